@@ -1,0 +1,72 @@
+"""Writes every PNG output of an executed notebook into a folder, for the README.
+
+    python extract_images.py [NOTEBOOK] [OUT_DIR]      (defaults: ConAE.ipynb outputs/)
+
+A figure is named after its cell: the cell's metadata "figure" (or a tag "figure:NAME"), with _2, _3...
+when the cell shows more than one image; a PNG from an unnamed cell is output_N.png, N counting
+every PNG in the notebook in order.
+"""
+import base64
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+
+
+def figure_name(cell):
+    name = cell.get("metadata", {}).get("figure")
+    tags = [t.split(":", 1)[1] for t in cell.get("metadata", {}).get("tags", []) if t.startswith("figure:")]
+    return name or (tags[0] if tags else None)
+
+
+def png_outputs(nb):
+    """(file name, PNG bytes) for every PNG output of nb, in order."""
+    found, count = [], 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        name, in_cell = figure_name(cell), 0
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png is None:
+                continue
+            count, in_cell = count + 1, in_cell + 1
+            stem = f"{name}_{in_cell}" if name and in_cell > 1 else name or f"output_{count}"
+            found.append((f"{stem}.png", base64.b64decode(png)))
+    return found
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) > 2 or any(a in ("-h", "--help") for a in args):
+        print(__doc__.strip())
+        return 0 if args and args[0] in ("-h", "--help") else 2
+    notebook = Path(args[0] if args else "ConAE.ipynb")
+    out_dir = Path(args[1] if len(args) > 1 else "outputs")
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except FileNotFoundError:
+        return fail(f"notebook not found: {notebook}")
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError, UnicodeDecodeError) as e:
+        return fail(f"{notebook} is not a valid notebook (not JSON: {str(e).splitlines()[0][:120]})")
+    except Exception as e:  # nbformat raises a variety of errors for other malformed notebooks
+        return fail(f"{notebook} is not a valid notebook: {str(e).splitlines()[0][:160]}")
+    images = png_outputs(nb)
+    if not images:
+        return fail(f"{notebook} has no PNG outputs; execute it first: "
+                    f"jupyter nbconvert --to notebook --execute --inplace {notebook}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, data in images:
+        (out_dir / name).write_bytes(data)
+    print(f"wrote {len(images)} figures to {out_dir}/: {', '.join(name for name, _ in images)}")
+    return 0
+
+
+def fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
