@@ -1,0 +1,58 @@
+"""Shared fixtures: tiny synthetic MNIST written as real IDX files in torchvision's layout."""
+import shutil
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")  # tests draw figures without a screen
+
+from conae.data import write_idx  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"  # the official MNIST test set, beside the checkout
+FIGURES = ["samples", "training_curve", "training_progress", "latent_space", "reconstructions"]
+
+
+def synthetic_digits(n, seed=0):
+    """n 28x28 'digits': a bright bar whose height on the image encodes the class, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 30, (n, 28, 28), dtype=np.uint8)
+    for image, label in zip(images, labels):
+        top = 2 + 2 * label + rng.integers(0, 2)
+        image[top:top + 4, 4:24] = rng.integers(180, 256)
+    return images, labels.astype(np.uint8)
+
+
+def write_split(root, prefix, n, seed, gz):
+    images, labels = synthetic_digits(n, seed)
+    ext = ".gz" if gz else ""
+    raw = Path(root) / "MNIST" / "raw"
+    write_idx(raw / f"{prefix}-images-idx3-ubyte{ext}", images)
+    write_idx(raw / f"{prefix}-labels-idx1-ubyte{ext}", labels)
+    return images, labels
+
+
+@pytest.fixture
+def tiny_root(tmp_path):
+    """A data root with 300 train images (gzipped) and 100 test images (plain), like torchvision's."""
+    root = tmp_path / "data"
+    write_split(root, "train", 300, seed=1, gz=True)
+    write_split(root, "t10k", 100, seed=2, gz=False)
+    return root
+
+
+@pytest.fixture
+def shared_copy(tmp_path):
+    """A writable copy of ../shared/data (the official 10k MNIST test set)."""
+    if not (SHARED_DATA / "MNIST" / "raw").is_dir():
+        pytest.skip(f"real MNIST test set not found at {SHARED_DATA}")
+    return Path(shutil.copytree(SHARED_DATA, tmp_path / "shared_data"))
+
+
+def tree(root):
+    """Every path under root with its size: to prove a data root was left untouched."""
+    root = Path(root)
+    return {str(p.relative_to(root)): p.stat().st_size if p.is_file() else None for p in root.rglob("*")}

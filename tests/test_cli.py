@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conae.cli import main
+from tests.conftest import FIGURES, REPO
+
+
+def test_train_end_to_end_on_tiny_data(tiny_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data-root", str(tiny_root), "--out", str(out), "--epochs", "2",
+                 "--batch-size", "32", "--seed", "3", "--no-download"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(["model.pt", "metrics.json"] +
+                                                           [f"{f}.png" for f in FIGURES])
+    m = json.loads((out / "metrics.json").read_text())
+    assert 0 < m["test_bce"] < 1 and set(m["knn_accuracy"]) == {"1", "5"}
+    assert all(0 <= a <= 1 for a in m["knn_accuracy"].values())
+    assert m["train_seconds"] > 0 and m["images_per_second"] > 0
+    assert (m["n_train"], m["n_test"]) == (300, 100)
+    assert "files" in m["train_source"] and "files" in m["test_source"]
+    assert m["config"]["epochs"] == 2 and m["config"]["batch_size"] == 32 and m["config"]["seed"] == 3
+    assert [e["epoch"] for e in m["epochs"]] == [1, 2]
+    assert set(m["epochs"][0]) >= {"epoch", "train_loss", "test_bce", "seconds"}
+    assert m["epochs"][-1]["test_bce"] == pytest.approx(m["test_bce"], rel=1e-4)
+    assert "test BCE" in capsys.readouterr().out
+
+
+def test_seed_preset_is_the_original_recipe(tiny_root, tmp_path):
+    out = tmp_path / "seed"
+    assert main(["train", "--preset", "seed", "--epochs", "1", "--data-root", str(tiny_root),
+                 "--out", str(out), "--no-download"]) == 0
+    cfg = json.loads((out / "metrics.json").read_text())["config"]
+    assert {k: cfg[k] for k in ("train_subset", "batch_size", "lr", "weight_decay", "l2_penalty", "schedule")} == \
+        dict(train_subset=4096, batch_size=16, lr=1e-3, weight_decay=1e-4, l2_penalty=0.0005, schedule="constant")
+
+
+def test_missing_data_is_one_clear_line(tmp_path, capsys):
+    assert main(["train", "--data-root", str(tmp_path), "--out", str(tmp_path / "o"),
+                 "--no-download", "--no-fallback"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no MNIST test files") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--batch-size", "-4"), ("--embedding-dim", "x")])
+def test_bad_numbers_are_rejected(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", flag, value])
+    assert exit_info.value.code == 2 and flag in capsys.readouterr().err
+
+
+def test_help_documents_the_command_line():
+    text = subprocess.run([sys.executable, "-m", "conae", "train", "--help"], cwd=REPO,
+                          capture_output=True, text=True, check=True).stdout
+    for flag in ("--data-root", "--out", "--preset", "--epochs", "--batch-size", "--embedding-dim",
+                 "--seed", "--no-download"):
+        assert flag in text

@@ -1,0 +1,59 @@
+import dataclasses
+
+import torch
+
+from conae.config import make_config
+from conae.data import load_mnist
+from conae.train import fit, load_checkpoint, random_shift, save_checkpoint
+
+
+def tiny_config(**overrides):
+    return make_config("default", **{"epochs": 3, "batch_size": 32, "lr": 3e-3, **overrides})
+
+
+def test_training_lowers_the_loss(tiny_root):
+    train, test = load_mnist(tiny_root, download=False)
+    model, history, snapshots = fit(tiny_config(shift=0), train, test, verbose=False)
+    assert history[-1]["train_bce"] < 0.8 * history[0]["train_bce"]
+    assert history[-1]["test_bce"] < history[0]["test_bce"]
+    assert [h["epoch"] for h in history] == [1, 2, 3] and all(h["seconds"] > 0 for h in history)
+    assert len(snapshots) == 3 and snapshots[0].shape == (10, 28, 28) and snapshots[0].dtype == torch.uint8
+
+
+def test_same_seed_same_numbers(tiny_root):
+    train, test = load_mnist(tiny_root, download=False)
+    runs = [fit(tiny_config(epochs=2), train, test, verbose=False) for _ in range(2)]
+    numbers = [[{k: v for k, v in h.items() if k != "seconds"} for h in history] for _, history, _ in runs]
+    assert numbers[0] == numbers[1]
+    other = fit(tiny_config(epochs=2, seed=1), train, test, verbose=False)[1]
+    assert other[-1]["train_loss"] != runs[0][1][-1]["train_loss"]
+
+
+def test_l2_penalty_is_added_to_the_loss(tiny_root):
+    train, test = load_mnist(tiny_root, download=False)
+    history = fit(tiny_config(epochs=1, l2_penalty=0.0005), train, test, verbose=False)[1]
+    assert history[0]["train_loss"] > history[0]["train_bce"]
+
+
+def test_checkpoint_round_trip(tiny_root, tmp_path):
+    train, test = load_mnist(tiny_root, download=False)
+    cfg = tiny_config(epochs=1, embedding_dim=2)
+    model, history, snapshots = fit(cfg, train, test, verbose=False)
+    save_checkpoint(tmp_path / "model.pt", model, cfg, history, snapshots)
+    loaded, loaded_cfg, loaded_history, loaded_snapshots = load_checkpoint(tmp_path / "model.pt")
+    assert dataclasses.asdict(loaded_cfg) == dataclasses.asdict(cfg) and loaded_history == history
+    state = model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in loaded.state_dict().items())
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.allclose(loaded(x), model.eval()(x), atol=1e-6)
+    assert torch.equal(loaded_snapshots[0], snapshots[0])
+
+
+def test_random_shift_moves_whole_images():
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 10:18, 10:18] = 1  # a square well inside the frame: a shift of <= 2 keeps it whole
+    shifted = random_shift(x, 2, torch.Generator().manual_seed(0))
+    assert shifted.shape == x.shape and torch.equal(shifted.sum((1, 2, 3)), x.sum((1, 2, 3)))
+    rows = shifted[:, 0].sum(2).nonzero()[:, 1].view(64, 8)[:, 0] - 10  # where each square starts
+    cols = shifted[:, 0].sum(1).nonzero()[:, 1].view(64, 8)[:, 0] - 10
+    assert set(rows.tolist()) == set(cols.tolist()) == {-2, -1, 0, 1, 2}

@@ -1,0 +1,73 @@
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from conae import viz
+from conae.data import load_mnist
+from conae.model import ConvAE
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    from tests.conftest import write_split
+    root = tmp_path_factory.mktemp("viz")
+    write_split(root, "train", 60, seed=1, gz=True)
+    write_split(root, "t10k", 40, seed=2, gz=True)
+    return load_mnist(root, download=False)
+
+
+def titles(fig):
+    return [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
+
+
+def test_samples_titled_with_labels(splits):
+    train, _ = splits
+    fig = viz.plot_samples(train, n=16)
+    shown = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(shown) == 16 and all(t.startswith("label ") for t in shown)
+    assert "Sample training digits" in titles(fig)[-1]
+    plt.close(fig)
+
+
+def test_loss_curve_has_both_splits():
+    history = [dict(epoch=e, train_loss=0.3 / e + 0.01, train_bce=0.3 / e, test_bce=0.31 / e, seconds=1.0)
+               for e in range(1, 5)]
+    fig = viz.plot_loss(history)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ["train BCE", "test BCE", "train loss (BCE + L2 penalty)"]
+    assert ax.get_xlabel() == "epoch" and "cross-entropy" in ax.get_ylabel() and ax.get_title()
+    assert list(ax.lines[1].get_ydata()) == [h["test_bce"] for h in history]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("dim, panels", [(3, 4), (2, 1), (1, 1), (8, 4)])
+def test_latent_space_projections_and_legend(splits, dim, panels):
+    _, test = splits
+    fig = viz.plot_latent(ConvAE(dim), test)
+    assert len(fig.axes) == panels
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [str(d) for d in range(10)]
+    assert all(ax.get_xlabel() and ax.get_ylabel() and ax.get_title() for ax in fig.axes)
+    if dim >= 3:
+        assert fig.axes[3].name == "3d" and [ax.get_title() for ax in fig.axes[:3]] == \
+            ["z1 vs z2", "z1 vs z3", "z2 vs z3"]
+    plt.close(fig)
+
+
+def test_reconstructions_one_per_class(splits):
+    _, test = splits
+    fig = viz.plot_reconstructions(ConvAE(), test)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(d) for d in range(10)]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["original", "reconstruction"]
+    assert ax.get_images()[0].get_array().shape[:2] == (2 + 2 * 30, 2 + 10 * 30)  # 2 rows x 10 digits
+    plt.close(fig)
+
+
+def test_progress_picks_evenly_spaced_epochs(splits):
+    _, test = splits
+    snapshots = [torch.full((10, 28, 28), e, dtype=torch.uint8) for e in range(20)]
+    fig = viz.plot_progress(test, snapshots, max_rows=5)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["original", "epoch 1", "epoch 6", "epoch 11", "epoch 15", "epoch 20"]
+    plt.close(fig)
