@@ -69,15 +69,16 @@ def plot_latent(model, split, max_points=5000):
     pairs = [(0, 1), (0, 2), (1, 2)] if dims == 3 else [(0, 1)]
     fig = plt.figure(figsize=(16, 4.2) if dims == 3 else (6, 5))
     colors = DIGIT_COLORS(labels % 10)
+    size = 3 if len(codes) > 2000 else 9  # dense scatters need small dots; sparse ones need visible ones
     for i, (a, b) in enumerate(pairs):
         ax = fig.add_subplot(1, len(pairs) + (dims == 3), i + 1)
-        ax.scatter(codes[:, a], codes[:, b], c=colors, s=3, alpha=0.6, linewidths=0)
+        ax.scatter(codes[:, a], codes[:, b], c=colors, s=size, alpha=0.7, linewidths=0)
         ax.set_xlabel(f"z{a + 1}")
         ax.set_ylabel("digit (jittered)" if dims == 1 else f"z{b + 1}")
         ax.set_title(f"z{a + 1} vs z{b + 1}" if dims > 1 else "z1 by digit")
     if dims == 3:
         ax = fig.add_subplot(1, 4, 4, projection="3d")
-        ax.scatter(codes[:, 0], codes[:, 1], codes[:, 2], c=colors, s=2, alpha=0.5, linewidths=0)
+        ax.scatter(codes[:, 0], codes[:, 1], codes[:, 2], c=colors, s=size, alpha=0.7, linewidths=0)
         ax.set_xlabel("z1")
         ax.set_ylabel("z2")
         ax.set_zlabel("z3")
