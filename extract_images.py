@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+from conae.atomic import atomic_write
+
 
 def figure_name(cell):
     name = cell.get("metadata", {}).get("figure")
@@ -58,7 +60,7 @@ def main(argv=None):
                     f"jupyter nbconvert --to notebook --execute --inplace {notebook}")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, data in images:
-        (out_dir / name).write_bytes(data)
+        atomic_write(out_dir / name, lambda tmp, data=data: tmp.write_bytes(data))
     print(f"wrote {len(images)} figures to {out_dir}/: {', '.join(name for name, _ in images)}")
     return 0
 

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from . import viz
+from .atomic import atomic_write
 from .evaluate import evaluate
 from .train import pick_device, save_checkpoint
 
@@ -42,7 +43,8 @@ def make_figures(model, train_split, test_split, history, snapshots):
 
 
 def write_json(path, obj):
-    Path(path).write_text(json.dumps(obj, indent=2) + "\n")
+    text = json.dumps(obj, indent=2) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def save_run(out_dir, model, cfg, history, snapshots, metrics, figures):
@@ -51,5 +53,5 @@ def save_run(out_dir, model, cfg, history, snapshots, metrics, figures):
     save_checkpoint(out / "model.pt", model, cfg, history, snapshots)
     write_json(out / "metrics.json", metrics)
     for name, fig in figures.items():
-        fig.savefig(out / f"{name}.png", dpi=100, bbox_inches="tight")
+        atomic_write(out / f"{name}.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight"))
         plt.close(fig)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .atomic import atomic_write
 from .config import Config
 from .data import one_per_class, to_float
 from .model import ConvAE, weight_norm_sum
@@ -117,8 +118,8 @@ def fit(cfg: Config, train_split, test_split, verbose=True):
 
 
 def save_checkpoint(path, model, cfg, history, snapshots=()):
-    torch.save(dict(model=model.state_dict(), config=asdict(cfg), history=history,
-                    snapshots=list(snapshots)), path)
+    ckpt = dict(model=model.state_dict(), config=asdict(cfg), history=history, snapshots=list(snapshots))
+    atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
 
 
 def load_checkpoint(path):
