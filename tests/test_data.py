@@ -129,3 +129,22 @@ def test_read_idx_gzip_round_trip(tmp_path):
     write_idx(tmp_path / "a.gz", array)
     assert gzip.open(tmp_path / "a.gz").read(4) == b"\x00\x00\x08\x03"
     assert np.array_equal(read_idx(tmp_path / "a.gz"), array)
+
+
+@pytest.mark.parametrize("images, labels, message", [
+    (np.zeros((5, 28, 28)), np.zeros(4), "has 5 images but .* has 4 labels"),
+    (np.zeros((3, 20, 20)), np.zeros(3), r"shape \(20, 20\), expected 28x28"),
+])
+def test_inconsistent_split_files_are_clear_errors(tmp_path, images, labels, message):
+    raw = tmp_path / "MNIST" / "raw"
+    write_idx(raw / "t10k-images-idx3-ubyte", images)
+    write_idx(raw / "t10k-labels-idx1-ubyte", labels)
+    with pytest.raises(DataError, match=message):
+        load_mnist(tmp_path, download=False, fallback=False)
+
+
+def test_data_root_that_is_a_file(tmp_path):
+    (tmp_path / "root").write_text("not a folder")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        load_mnist(tmp_path / "root", download=True)
+    assert (tmp_path / "root").read_text() == "not a folder"
