@@ -5,8 +5,13 @@
 A figure is named after its cell: the cell's metadata "figure" (or a tag "figure:NAME"), with _2, _3...
 when the cell shows more than one image; a PNG from an unnamed cell is output_N.png, N counting
 every PNG in the notebook in order.
+
+OUT_DIR/.extract_images.json lists what this script wrote (name and SHA-256): a PNG it wrote before that the
+notebook no longer produces is removed, so the README never shows a stale figure; a file it did not write,
+or one changed since, is never touched.
 """
 import base64
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -14,6 +19,8 @@ from pathlib import Path
 import nbformat
 
 from conae.atomic import atomic_write
+
+MANIFEST = ".extract_images.json"
 
 
 def figure_name(cell):
@@ -59,10 +66,40 @@ def main(argv=None):
         return fail(f"{notebook} has no PNG outputs; execute it first: "
                     f"jupyter nbconvert --to notebook --execute --inplace {notebook}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = read_manifest(out_dir)
     for name, data in images:
         atomic_write(out_dir / name, lambda tmp, data=data: tmp.write_bytes(data))
-    print(f"wrote {len(images)} figures to {out_dir}/: {', '.join(name for name, _ in images)}")
+    written = {name: sha256(data) for name, data in images}
+    manifest = json.dumps({"files": written}, indent=2, sort_keys=True) + "\n"
+    atomic_write(out_dir / MANIFEST, lambda tmp: tmp.write_text(manifest))
+    removed = remove_stale(out_dir, previous, written)
+    print(f"wrote {len(images)} figures to {out_dir}/: {', '.join(name for name, _ in images)}"
+          + (f"; removed stale {', '.join(removed)}" if removed else ""))
     return 0
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(out_dir):
+    """{name: sha256} of the PNGs the last run wrote into out_dir ({} if none or unreadable)."""
+    try:
+        files = json.loads((out_dir / MANIFEST).read_text())["files"]
+        return {name: digest for name, digest in files.items() if Path(name).name == name}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def remove_stale(out_dir, previous, written):
+    """Removes the PNGs of an earlier run that this run did not write, if they are still as written then."""
+    removed = []
+    for name, digest in sorted(previous.items()):
+        path = out_dir / name
+        if name not in written and path.is_file() and sha256(path.read_bytes()) == digest:
+            path.unlink()
+            removed.append(name)
+    return removed
 
 
 def fail(message):

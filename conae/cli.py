@@ -1,23 +1,31 @@
 """Command line: python -m conae train [options]. See python -m conae train --help."""
 import argparse
+import math
 import os
+import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from .config import PRESETS, make_config
+from .config import Config, PRESETS, make_config
 from .data import DataError, load_mnist, subset
 from .report import collect_metrics, make_figures, save_run
-from .train import fit
+from .train import CheckpointError, TrainingDiverged, TrainingInterrupted, fit, read_checkpoint
+
+# flags that define a run: --resume takes them from the checkpoint, and refuses different ones
+RUN_FLAGS = ("epochs", "batch_size", "lr", "embedding_dim", "seed")
 
 
-def positive(kind):
+def positive(kind, most=None):
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        if not value > 0 or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a number greater than 0, got {text}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:g}, got {text}")
         return value
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
@@ -30,36 +38,67 @@ def build_parser():
     train = commands.add_parser("train", help="train a model and write model.pt, metrics.json and figures",
                                 description="Train a ConvAE, then write model.pt, metrics.json and every "
                                             "figure as a PNG into --out.")
-    train.add_argument("--data-root", default="data", help="folder holding MNIST/raw/*-ubyte[.gz] (default: data)")
+    train.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (default: data)")
     train.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
-    train.add_argument("--preset", choices=PRESETS, default="default",
-                       help="default: conae's fast recipe; seed: the original notebook's recipe")
+    train.add_argument("--preset", choices=PRESETS,
+                       help="default (the default): conae's fast recipe; seed: the original notebook's recipe")
     train.add_argument("--epochs", type=positive(int), help="training epochs (preset's if not given)")
     train.add_argument("--batch-size", type=positive(int), help="batch size (preset's if not given)")
-    train.add_argument("--lr", type=positive(float), help="(peak) learning rate (preset's if not given)")
+    train.add_argument("--lr", type=positive(float, most=1e6), help="(peak) learning rate (preset's if not given)")
     train.add_argument("--embedding-dim", type=positive(int), help="size of the code (default: 3)")
     train.add_argument("--seed", type=int, help="random seed (default: 0)")
     train.add_argument("--no-download", action="store_true", help="never try to download MNIST")
     train.add_argument("--no-fallback", action="store_true",
                        help="fail instead of using the offline 5k MNIST sample when a split is missing")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its last completed epoch (model.pt is rewritten "
+                            "after every epoch; Ctrl-C or SIGTERM keeps it)")
     return parser
 
 
+def check_writable(out):
+    """Fails now, not after training, when out cannot be created or written."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file, not a folder")
+    existing = next(p for p in [out, *out.parents] if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write to --out {out}: {existing} is not a writable folder")
+
+
+def resumed_config(args, checkpoint):
+    """The config stored in checkpoint; flags that would change the run are refused."""
+    stored = read_checkpoint(checkpoint, need_training_state=True)["config"]
+    stored = Config(**{**stored, "knn_k": tuple(stored["knn_k"])})
+    for flag in RUN_FLAGS:
+        given = getattr(args, flag)
+        if given is not None and given != getattr(stored, flag):
+            raise CheckpointError(f"{checkpoint} was trained with {flag} {getattr(stored, flag)}, not {given}: "
+                                  f"--resume continues a run as it was (drop --{flag.replace('_', '-')})")
+    return stored
+
+
+def out_dir(args):
+    return Path(args.out or Path("runs") / (args.preset or "default"))
+
+
 def train_command(args):
-    cfg = make_config(args.preset, data_root=args.data_root, epochs=args.epochs, batch_size=args.batch_size,
-                      lr=args.lr, embedding_dim=args.embedding_dim, seed=args.seed,
-                      download=False if args.no_download else None, fallback=False if args.no_fallback else None)
-    out = Path(args.out or Path("runs") / args.preset)
-    os.makedirs(out, exist_ok=True)  # fail now, not after training, if --out cannot be written
-    if not os.access(out, os.W_OK):
-        raise PermissionError(f"cannot write to output folder {out}")
+    out = out_dir(args)
+    check_writable(out)
+    checkpoint = out / "model.pt"
+    if args.resume:
+        cfg = resumed_config(args, checkpoint)
+    else:
+        cfg = make_config(args.preset or "default", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          embedding_dim=args.embedding_dim, seed=args.seed)
+    cfg = replace(cfg, data_root=args.data_root or cfg.data_root, download=cfg.download and not args.no_download,
+                  fallback=cfg.fallback and not args.no_fallback)
 
     train_split, test_split = load_mnist(cfg.data_root, cfg.download, cfg.fallback)
     train_split = subset(train_split, cfg.train_subset, cfg.seed)
-    model, history, snapshots = fit(cfg, train_split, test_split)
+    out.mkdir(parents=True, exist_ok=True)
+    model, history, snapshots = fit(cfg, train_split, test_split, checkpoint=checkpoint, resume=args.resume)
     metrics = collect_metrics(cfg, train_split, test_split, model, history)
-    save_run(out, model, cfg, history, snapshots, metrics,
-             make_figures(model, train_split, test_split, history, snapshots))
+    save_run(out, metrics, make_figures(model, train_split, test_split, history, snapshots))
     knn = ", ".join(f"{k}-NN {acc:.3f}" for k, acc in metrics["knn_accuracy"].items())
     print(f"test BCE {metrics['test_bce']:.4f}, {knn}, {metrics['train_seconds']:.1f} s training "
           f"({metrics['images_per_second']:.0f} images/s); wrote {out}/")
@@ -68,12 +107,26 @@ def train_command(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    stopped_by = signal.SIGINT
+
+    def on_sigterm(signum, frame):  # SIGTERM (a scheduler, kill) stops a run as Ctrl-C does
+        nonlocal stopped_by
+        stopped_by = signal.SIGTERM
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         train_command(args)
-    except (DataError, OSError) as e:
+    except (DataError, CheckpointError, TrainingDiverged, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        saved = e.saved_epochs if isinstance(e, TrainingInterrupted) else 0
+        out = out_dir(args)
+        kept = (f"{out}/model.pt keeps epoch {saved}; continue with: python -m conae train --out {out} --resume"
+                if saved else "no epoch was completed")
+        print(f"interrupted ({stopped_by.name}): {kept}", file=sys.stderr)
+        return 128 + stopped_by
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0

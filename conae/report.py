@@ -10,7 +10,7 @@ import torch
 from . import viz
 from .atomic import atomic_write
 from .evaluate import evaluate
-from .train import pick_device, save_checkpoint
+from .train import pick_device
 
 
 def collect_metrics(cfg, train_split, test_split, model, history):
@@ -47,10 +47,10 @@ def write_json(path, obj):
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
-def save_run(out_dir, model, cfg, history, snapshots, metrics, figures):
+def save_run(out_dir, metrics, figures):
+    """metrics.json and every figure as NAME.png in out_dir (fit() keeps the checkpoint there itself)."""
     out = Path(out_dir)
     os.makedirs(out, exist_ok=True)
-    save_checkpoint(out / "model.pt", model, cfg, history, snapshots)
     write_json(out / "metrics.json", metrics)
     for name, fig in figures.items():
         atomic_write(out / f"{name}.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight"))

@@ -1,4 +1,5 @@
-"""Training: one epoch of train(), one pass of test(), and fit() that runs them and keeps the history."""
+"""Training: one epoch of train(), one pass of test(), and fit() that runs them, keeps the history and checkpoints."""
+import math
 import time
 from dataclasses import asdict
 
@@ -10,6 +11,22 @@ from .atomic import atomic_write
 from .config import Config
 from .data import one_per_class, to_float
 from .model import ConvAE, weight_norm_sum
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: not one, or not one for this run."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, where the caller turns it into KeyboardInterrupt) during fit()."""
+
+    def __init__(self, saved_epochs):
+        super().__init__(saved_epochs)
+        self.saved_epochs = saved_epochs  # epochs in the checkpoint
 
 
 def pick_device(name="auto"):
@@ -47,8 +64,13 @@ def train(model, optimizer, scheduler, images, cfg, generator):
         if cfg.shift:
             x = random_shift(x, cfg.shift, generator)
         x = channels_last(x)  # indexing returns a plain NCHW tensor
-        bce = F.binary_cross_entropy(model(x), x)
+        out = model(x)
+        if not torch.isfinite(out).all():  # binary_cross_entropy would fail on NaN with a puzzling message
+            raise TrainingDiverged("the reconstructions became NaN")
+        bce = F.binary_cross_entropy(out, x)
         loss = bce + cfg.l2_penalty * weight_norm_sum(model) if cfg.l2_penalty else bce
+        if not math.isfinite(loss.item()):
+            raise TrainingDiverged(f"the loss became {loss.item()}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -77,11 +99,14 @@ def reconstruct(model, images):
     return in_batches(model, images)
 
 
-def fit(cfg: Config, train_split, test_split, verbose=True):
+def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, resume=False):
     """Trains a ConvAE; returns (model, history, snapshots).
 
     history: one dict per epoch (epoch, train_loss, train_bce, test_bce, seconds of training);
     snapshots: after each epoch, uint8 reconstructions of one test digit of each class (one_per_class).
+    checkpoint: a path rewritten after every epoch with all a resume needs (weights, optimizer, schedule
+    and random-number state), so an interrupted run loses at most the epoch it was in.
+    resume: continue from that checkpoint; on CPU the result is bitwise that of an uninterrupted run.
     """
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -101,31 +126,93 @@ def fit(cfg: Config, train_split, test_split, verbose=True):
                  if cfg.schedule == "onecycle" else None)
 
     history, snapshots = [], []
-    bar = tqdm(range(1, cfg.epochs + 1), desc="training", unit="epoch", disable=not verbose)
-    for epoch in bar:
-        start = time.perf_counter()
-        train_loss, train_bce = train(model, optimizer, scheduler, train_images, cfg, generator)
-        seconds = time.perf_counter() - start
-        test_bce = test(model, test_images)
-        history.append(dict(epoch=epoch, train_loss=train_loss, train_bce=train_bce,
-                            test_bce=test_bce, seconds=seconds))
-        snapshots.append(reconstruct(model, progress_images).squeeze(1).mul(255).round().to(torch.uint8).cpu())
-        bar.set_postfix(train_loss=f"{train_loss:.4f}", test_bce=f"{test_bce:.4f}")
+    if resume:
+        ckpt = read_checkpoint(checkpoint, cfg, need_training_state=True)
+        history, snapshots = ckpt["history"], ckpt["snapshots"]
+        model.load_state_dict(ckpt["model"])
+        restore_training_state(ckpt["training_state"], optimizer, scheduler, generator)
+
+    bar = tqdm(range(len(history) + 1, cfg.epochs + 1), desc="training", unit="epoch", disable=not verbose,
+               initial=len(history), total=cfg.epochs)
+    saved = len(history)  # epochs safe in the checkpoint
+    try:
+        for epoch in bar:
+            start = time.perf_counter()
+            try:
+                train_loss, train_bce = train(model, optimizer, scheduler, train_images, cfg, generator)
+            except TrainingDiverged as e:
+                kept = f"; {checkpoint} keeps epoch {saved}" if checkpoint and saved else ""
+                raise TrainingDiverged(f"{e} in epoch {epoch}, so training stopped: the learning rate "
+                                       f"({cfg.lr:g}) is too high{kept}") from None
+            seconds = time.perf_counter() - start
+            test_bce = test(model, test_images)
+            history.append(dict(epoch=epoch, train_loss=train_loss, train_bce=train_bce,
+                                test_bce=test_bce, seconds=seconds))
+            snapshots.append(reconstruct(model, progress_images).squeeze(1).mul(255).round().to(torch.uint8).cpu())
+            if checkpoint:
+                save_checkpoint(checkpoint, model, cfg, history, snapshots,
+                                training_state(optimizer, scheduler, generator))
+                saved = epoch
+            bar.set_postfix(train_loss=f"{train_loss:.4f}", test_bce=f"{test_bce:.4f}")
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(saved) from None
+    finally:
+        bar.close()  # so that a message after it starts on a line of its own
     if verbose:  # a lasting record: a notebook saved headless keeps only the bar's first frame
         print(f"trained {len(history)} epochs in {sum(h['seconds'] for h in history):.1f} s: "
               f"train loss {history[-1]['train_loss']:.4f}, test BCE {history[-1]['test_bce']:.4f}")
     return model.cpu(), history, snapshots
 
 
-def save_checkpoint(path, model, cfg, history, snapshots=()):
-    ckpt = dict(model=model.state_dict(), config=asdict(cfg), history=history, snapshots=list(snapshots))
+def training_state(optimizer, scheduler, generator):
+    """What a resume needs beyond the weights: Adam's moments, the schedule's position, the RNG streams."""
+    return dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict() if scheduler else None,
+                generator=generator.get_state(), torch_rng=torch.get_rng_state())
+
+
+def restore_training_state(state, optimizer, scheduler, generator):
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler:
+        scheduler.load_state_dict(state["scheduler"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+
+
+def save_checkpoint(path, model, cfg, history, snapshots=(), state=None):
+    """model.pt: weights, config, history and snapshots; with state (training_state()) it can be resumed."""
+    ckpt = dict(model=model.state_dict(), config=asdict(cfg), history=history, snapshots=list(snapshots),
+                training_state=state)
     atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
 
 
-def load_checkpoint(path):
-    """(model, config, history, snapshots) from a model.pt written by save_checkpoint."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    cfg = Config(**{**ckpt["config"], "knn_k": tuple(ckpt["config"]["knn_k"])})
-    model = ConvAE(cfg.embedding_dim)
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), cfg, ckpt["history"], ckpt["snapshots"]
+def read_checkpoint(path, cfg=None, need_training_state=False):
+    """The checkpoint's dict, checked: a conae checkpoint, for cfg's model size, resumable if asked."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint at {path}") from None
+    except Exception as e:  # torch.load raises many kinds of error for a file that is not a checkpoint
+        raise CheckpointError(f"{path} is not a conae checkpoint ({str(e).splitlines()[0][:100]})") from None
+    if not isinstance(ckpt, dict) or not {"model", "config", "history"} <= set(ckpt):
+        raise CheckpointError(f"{path} is not a conae checkpoint (it has no model, config and history)")
+    dim = ckpt["config"].get("embedding_dim")
+    if cfg is not None and dim != cfg.embedding_dim:
+        raise CheckpointError(f"{path} was trained with embedding_dim {dim}, not {cfg.embedding_dim}")
+    if need_training_state and not ckpt.get("training_state"):
+        raise CheckpointError(f"{path} holds no training state to resume from")
+    return ckpt
+
+
+def load_checkpoint(path, cfg=None):
+    """(model, config, history, snapshots) from a model.pt written by save_checkpoint or fit().
+
+    With cfg, the checkpoint must have been trained with cfg's embedding_dim (else CheckpointError).
+    """
+    ckpt = read_checkpoint(path, cfg)
+    try:
+        config = Config(**{**ckpt["config"], "knn_k": tuple(ckpt["config"]["knn_k"])})
+        model = ConvAE(config.embedding_dim)
+        model.load_state_dict(ckpt["model"])
+    except (TypeError, KeyError, RuntimeError) as e:
+        raise CheckpointError(f"{path} does not fit conae's model ({str(e).splitlines()[0][:100]})") from None
+    return model.eval(), config, ckpt["history"], ckpt.get("snapshots", [])
