@@ -99,6 +99,21 @@ def reconstruct(model, images):
     return in_batches(model, images)
 
 
+def build(cfg: Config, n_train, device):
+    """The seeded model, optimizer, learning-rate schedule (or None) and batch-order generator of a run."""
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    model = ConvAE(cfg.embedding_dim).to(device)
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = -(-n_train // cfg.batch_size)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, epochs=cfg.epochs,
+                                                     steps_per_epoch=steps_per_epoch)
+                 if cfg.schedule == "onecycle" else None)
+    return model, optimizer, scheduler, generator
+
+
 def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, resume=False):
     """Trains a ConvAE; returns (model, history, snapshots).
 
@@ -108,22 +123,11 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
     and random-number state), so an interrupted run loses at most the epoch it was in.
     resume: continue from that checkpoint; on CPU the result is bitwise that of an uninterrupted run.
     """
-    torch.manual_seed(cfg.seed)
-    generator = torch.Generator().manual_seed(cfg.seed)
     device = pick_device(cfg.device)
-
     train_images = channels_last(to_float(train_split.images).to(device))
     test_images = channels_last(to_float(test_split.images).to(device))
     progress_images = test_images[one_per_class(test_split)]
-
-    model = ConvAE(cfg.embedding_dim).to(device)
-    if device.type == "cpu":
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = -(-len(train_images) // cfg.batch_size)
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, epochs=cfg.epochs,
-                                                     steps_per_epoch=steps_per_epoch)
-                 if cfg.schedule == "onecycle" else None)
+    model, optimizer, scheduler, generator = build(cfg, len(train_images), device)
 
     history, snapshots = [], []
     if resume:
