@@ -23,7 +23,7 @@ def positive(kind, most=None):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         if not value > 0 or not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a number greater than 0, got {text}")
+            raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, got {text}")
         if most is not None and value > most:
             raise argparse.ArgumentTypeError(f"must be at most {most:g}, got {text}")
         return value
