@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .config import Config, PRESETS, make_config
+from .config import PRESETS, config_from_dict, make_config
 from .data import DataError, load_mnist, subset
 from .report import collect_metrics, make_figures, save_run
 from .train import CheckpointError, TrainingDiverged, TrainingInterrupted, fit, read_checkpoint
@@ -67,8 +67,7 @@ def check_writable(out):
 
 def resumed_config(args, checkpoint):
     """The config stored in checkpoint; flags that would change the run are refused."""
-    stored = read_checkpoint(checkpoint, need_training_state=True)["config"]
-    stored = Config(**{**stored, "knn_k": tuple(stored["knn_k"])})
+    stored = config_from_dict(read_checkpoint(checkpoint, need_training_state=True)["config"])
     for flag in RUN_FLAGS:
         given = getattr(args, flag)
         if given is not None and given != getattr(stored, flag):

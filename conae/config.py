@@ -34,6 +34,11 @@ PRESETS = {
 }
 
 
+def config_from_dict(stored):
+    """The Config saved as a dict (in a checkpoint or metrics.json; JSON and torch keep knn_k as a list)."""
+    return Config(**{**stored, "knn_k": tuple(stored["knn_k"])})
+
+
 def make_config(preset="default", **overrides):
     """The preset's Config with the given fields replaced; overrides that are None are ignored."""
     if preset not in PRESETS:

@@ -1,29 +1,14 @@
 """How good is the code: reconstruction BCE, and recognition by k-nearest neighbours in code space."""
-import torch
-import torch.nn.functional as F
 from sklearn.neighbors import KNeighborsClassifier
 
 from .data import to_float
-from .train import channels_last, in_batches
+from .train import encode_and_score, in_batches
 
 
 def encode(model, images):
     """Codes [N, embedding_dim] (numpy) of uint8 images [N, 28, 28]."""
     model.eval()
     return in_batches(model.encode, to_float(images)).numpy()
-
-
-@torch.inference_mode()
-def encode_and_score(model, images, batch_size=256):
-    """(codes [N, embedding_dim] numpy, mean per-pixel BCE of the reconstructions) of uint8 images, in one pass."""
-    model.eval()
-    codes, bce_sum = [], 0.0
-    for x in to_float(images).split(batch_size):
-        x = channels_last(x)
-        z = model.encode(x)
-        codes.append(z)
-        bce_sum += F.binary_cross_entropy(model.decode(z), x, reduction="sum").item()
-    return torch.cat(codes).numpy(), bce_sum / images.numel()
 
 
 def knn_accuracy(train_codes, train_labels, test_codes, test_labels, ks=(1, 5)):
@@ -39,9 +24,9 @@ def knn_accuracy(train_codes, train_labels, test_codes, test_labels, ks=(1, 5)):
 def evaluate(model, train_split, test_split, ks=(1, 5)):
     """The headline numbers: test BCE (mean per pixel) and k-NN accuracy of test codes vs train codes."""
     train_codes = encode(model, train_split.images)
-    test_codes, test_bce = encode_and_score(model, test_split.images)
+    test_codes, test_bce = encode_and_score(model, to_float(test_split.images))
     return dict(
         test_bce=test_bce,
         knn_accuracy={str(k): acc for k, acc in knn_accuracy(
-            train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks).items()},
+            train_codes, train_split.labels.numpy(), test_codes.numpy(), test_split.labels.numpy(), ks).items()},
     )

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .atomic import atomic_write
-from .config import Config
+from .config import Config, config_from_dict
 from .data import one_per_class, to_float
 from .model import ConvAE, weight_norm_sum
 
@@ -69,14 +69,15 @@ def train(model, optimizer, scheduler, images, cfg, generator):
             raise TrainingDiverged("the reconstructions became NaN")
         bce = F.binary_cross_entropy(out, x)
         loss = bce + cfg.l2_penalty * weight_norm_sum(model) if cfg.l2_penalty else bce
-        if not math.isfinite(loss.item()):
-            raise TrainingDiverged(f"the loss became {loss.item()}")
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise TrainingDiverged(f"the loss became {loss_value}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if scheduler:
             scheduler.step()
-        total_loss += loss.item() * len(x)
+        total_loss += loss_value * len(x)
         total_bce += bce.item() * len(x)
     return total_loss / len(images), total_bce / len(images)
 
@@ -87,11 +88,22 @@ def in_batches(fn, images, batch_size=256):
     return torch.cat([fn(channels_last(x)) for x in images.split(batch_size)])
 
 
+@torch.inference_mode()
+def encode_and_score(model, images, batch_size=256):
+    """(codes [N, embedding_dim], mean per-pixel BCE of the reconstructions) of float images, in one pass."""
+    model.eval()
+    codes, bce_sums = [], []
+    for x in images.split(batch_size):
+        x = channels_last(x)
+        z = model.encode(x)
+        codes.append(z)
+        bce_sums.append(F.binary_cross_entropy(model.decode(z), x, reduction="sum"))
+    return torch.cat(codes), torch.stack(bce_sums).sum().item() / images.numel()
+
+
 def test(model, images):
     """Mean per-pixel binary cross-entropy of the reconstructions of images."""
-    model.eval()
-    sums = in_batches(lambda x: F.binary_cross_entropy(model(x), x, reduction="sum").view(1), images)
-    return sums.sum().item() / images.numel()
+    return encode_and_score(model, images)[1]
 
 
 def reconstruct(model, images):
@@ -214,7 +226,7 @@ def load_checkpoint(path, cfg=None):
     """
     ckpt = read_checkpoint(path, cfg)
     try:
-        config = Config(**{**ckpt["config"], "knn_k": tuple(ckpt["config"]["knn_k"])})
+        config = config_from_dict(ckpt["config"])
         model = ConvAE(config.embedding_dim)
         model.load_state_dict(ckpt["model"])
     except (TypeError, KeyError, RuntimeError) as e:
