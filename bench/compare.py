@@ -32,7 +32,7 @@ from torchvision import datasets, transforms
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from conae.config import make_config  # noqa: E402
-from conae.data import load_mnist, to_float, write_idx  # noqa: E402
+from conae.data import load_data, to_float, write_idx  # noqa: E402
 from conae.evaluate import evaluate  # noqa: E402
 from conae.model import ConvAE  # noqa: E402
 from conae.train import build, channels_last, pick_device, train  # noqa: E402
@@ -117,7 +117,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 reference and 3 conae epochs")
     args = parser.parse_args()
 
-    train_split, test_split = load_mnist(args.data_root, download=False)
+    train_split, test_split = load_data(args.data_root, download=False)
     ref_epochs = 3 if args.quick else 100
     cfg = make_config("default", seed=args.seed, **({"epochs": 3} if args.quick else {}))
     logs = {"reference": [], "conae": []}
@@ -131,7 +131,7 @@ def main():
             name = min((n for n in runs if len(logs[n]) < totals[n]), key=lambda n: len(logs[n]) / totals[n])
             run(name, runs[name], train_split, test_split, logs[name])
 
-    ref, ours = logs["reference"], logs["conae"]
+    ref = logs["reference"]
     target_bce, target_knn5 = ref[-1]["bce"], ref[-1]["knn5"]
     flops = flops_per_image(ConvAE(), 64)
     rows = []

@@ -1,8 +1,8 @@
 """conae: a convolutional autoencoder that squeezes handwritten digits into a 3-number code."""
 from .config import PRESETS, Config, make_config
-from .data import DataError, Split, load_mnist, subset
+from .data import DataError, Split, load_data, subset
 from .model import ConvAE
 from .train import fit, load_checkpoint, save_checkpoint
 
-__all__ = ["Config", "ConvAE", "DataError", "PRESETS", "Split", "fit", "load_checkpoint", "load_mnist",
+__all__ = ["Config", "ConvAE", "DataError", "PRESETS", "Split", "fit", "load_checkpoint", "load_data",
            "make_config", "save_checkpoint", "subset"]

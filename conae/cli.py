@@ -4,16 +4,18 @@ import math
 import os
 import signal
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
+from .analysis import sweep
 from .config import PRESETS, config_from_dict, make_config
-from .data import DataError, load_mnist, subset
-from .report import collect_metrics, make_figures, save_run
+from .data import DATASETS, DataError, load_data, subset
+from .report import collect_metrics, make_figures, save_figure, save_run, write_json
 from .train import CheckpointError, TrainingDiverged, TrainingInterrupted, fit, read_checkpoint
+from .viz import plot_sweep
 
 # flags that define a run: --resume takes them from the checkpoint, and refuses different ones
-RUN_FLAGS = ("epochs", "batch_size", "lr", "embedding_dim", "seed")
+RUN_FLAGS = ("dataset", "train_subset", "epochs", "batch_size", "lr", "embedding_dim", "seed")
 
 
 def positive(kind, most=None):
@@ -31,28 +33,54 @@ def positive(kind, most=None):
     return parse
 
 
+def dims_list(text):
+    try:
+        dims = [int(d) for d in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not dims or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"code sizes must be at least 1, got {text}")
+    return sorted(set(dims))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m conae", description=(
-        "Convolutional autoencoder that squeezes MNIST digits into a 3-number code."))
+        "Convolutional autoencoder that squeezes handwritten characters into a 3-number code."))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train = commands.add_parser("train", help="train a model and write model.pt, metrics.json and figures",
+    common = argparse.ArgumentParser(add_help=False)  # the flags train and sweep share
+    common.add_argument("--dataset", choices=DATASETS,
+                        help="character set (default: mnist); its files go under DATA_ROOT/FOLDER/raw as "
+                             "torchvision lays them out, else it is downloaded; the offline sample is MNIST only")
+    common.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (default: data)")
+    common.add_argument("--preset", choices=PRESETS,
+                        help="default (the default): conae's fast recipe; seed: the original notebook's recipe")
+    common.add_argument("--train-subset", type=positive(int),
+                        help="train on this many random training images (default: the preset's; all for default)")
+    common.add_argument("--epochs", type=positive(int), help="training epochs (preset's if not given)")
+    common.add_argument("--batch-size", type=positive(int), help="batch size (preset's if not given)")
+    common.add_argument("--lr", type=positive(float, most=1e6), help="(peak) learning rate (preset's if not given)")
+    common.add_argument("--seed", type=int, help="random seed (default: 0)")
+    common.add_argument("--no-download", action="store_true", help="never try to download the dataset")
+    common.add_argument("--no-fallback", action="store_true",
+                        help="fail instead of using the offline 5k MNIST sample when a split is missing")
+
+    train = commands.add_parser("train", parents=[common],
+                                help="train a model and write model.pt, metrics.json and figures",
                                 description="Train a ConvAE, then write model.pt, metrics.json and every "
                                             "figure as a PNG into --out.")
-    train.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (default: data)")
     train.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
-    train.add_argument("--preset", choices=PRESETS,
-                       help="default (the default): conae's fast recipe; seed: the original notebook's recipe")
-    train.add_argument("--epochs", type=positive(int), help="training epochs (preset's if not given)")
-    train.add_argument("--batch-size", type=positive(int), help="batch size (preset's if not given)")
-    train.add_argument("--lr", type=positive(float, most=1e6), help="(peak) learning rate (preset's if not given)")
     train.add_argument("--embedding-dim", type=positive(int), help="size of the code (default: 3)")
-    train.add_argument("--seed", type=int, help="random seed (default: 0)")
-    train.add_argument("--no-download", action="store_true", help="never try to download MNIST")
-    train.add_argument("--no-fallback", action="store_true",
-                       help="fail instead of using the offline 5k MNIST sample when a split is missing")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its last completed epoch (model.pt is rewritten "
                             "after every epoch; Ctrl-C or SIGTERM keeps it)")
+
+    code_sizes = commands.add_parser("sweep", parents=[common],
+                                     help="train one model per code size and plot quality against it",
+                                     description="Train one ConvAE per code size with the same recipe and data, "
+                                                 "then write sweep.json, code_size.png and dim-N/model.pt into --out.")
+    code_sizes.add_argument("--embedding-dims", type=dims_list, default=[1, 2, 3, 4, 8, 16],
+                            help="comma-separated code sizes (default: 1,2,3,4,8,16)")
+    code_sizes.add_argument("--out", default=None, help="output folder (default: runs/sweep)")
     return parser
 
 
@@ -77,30 +105,58 @@ def resumed_config(args, checkpoint):
 
 
 def out_dir(args):
-    return Path(args.out or Path("runs") / (args.preset or "default"))
+    default = "sweep" if args.command == "sweep" else args.preset or "default"
+    return Path(args.out or Path("runs") / default)
+
+
+def config_from_flags(args):
+    cfg = make_config(args.preset or "default", dataset=args.dataset, train_subset=args.train_subset,
+                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      embedding_dim=getattr(args, "embedding_dim", None), seed=args.seed)
+    return with_data_flags(cfg, args)
+
+
+def with_data_flags(cfg, args):
+    """Where the data comes from is the user's, never the run's: these flags also apply to --resume."""
+    return replace(cfg, data_root=args.data_root or cfg.data_root, download=cfg.download and not args.no_download,
+                   fallback=cfg.fallback and not args.no_fallback)
+
+
+def load_splits(cfg):
+    train_split, test_split = load_data(cfg.data_root, cfg.download, cfg.fallback, cfg.dataset)
+    return subset(train_split, cfg.train_subset, cfg.seed), test_split
 
 
 def train_command(args):
     out = out_dir(args)
     check_writable(out)
     checkpoint = out / "model.pt"
-    if args.resume:
-        cfg = resumed_config(args, checkpoint)
-    else:
-        cfg = make_config(args.preset or "default", epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          embedding_dim=args.embedding_dim, seed=args.seed)
-    cfg = replace(cfg, data_root=args.data_root or cfg.data_root, download=cfg.download and not args.no_download,
-                  fallback=cfg.fallback and not args.no_fallback)
-
-    train_split, test_split = load_mnist(cfg.data_root, cfg.download, cfg.fallback)
-    train_split = subset(train_split, cfg.train_subset, cfg.seed)
+    cfg = with_data_flags(resumed_config(args, checkpoint), args) if args.resume else config_from_flags(args)
+    train_split, test_split = load_splits(cfg)
     out.mkdir(parents=True, exist_ok=True)
     model, history, snapshots = fit(cfg, train_split, test_split, checkpoint=checkpoint, resume=args.resume)
     metrics = collect_metrics(cfg, train_split, test_split, model, history)
-    save_run(out, metrics, make_figures(model, train_split, test_split, history, snapshots))
+    save_run(out, metrics, make_figures(model, train_split, test_split, history, snapshots, metrics))
     knn = ", ".join(f"{k}-NN {acc:.3f}" for k, acc in metrics["knn_accuracy"].items())
     print(f"test BCE {metrics['test_bce']:.4f}, {knn}, {metrics['train_seconds']:.1f} s training "
           f"({metrics['images_per_second']:.0f} images/s); wrote {out}/")
+
+
+def sweep_command(args):
+    out = out_dir(args)
+    check_writable(out)
+    cfg = config_from_flags(args)
+    train_split, test_split = load_splits(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = sweep(cfg, args.embedding_dims, train_split, test_split, out_dir=out)
+    write_json(out / "sweep.json", dict(rows=rows, n_train=len(train_split), n_test=len(test_split),
+                                        train_source=train_split.source, test_source=test_split.source,
+                                        config=asdict(cfg)))
+    save_figure(out / "code_size.png", plot_sweep(rows))
+    for r in rows:
+        print(f"code size {r['embedding_dim']:2d}: test BCE {r['test_bce']:.4f} (PCA {r['pca']['test_bce']:.4f}), "
+              f"5-NN {r['knn_accuracy']['5']:.3f} (PCA {r['pca']['knn_accuracy']['5']:.3f})")
+    print(f"wrote {out}/sweep.json and {out}/code_size.png")
 
 
 def main(argv=None):
@@ -115,15 +171,18 @@ def main(argv=None):
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        train_command(args)
+        (sweep_command if args.command == "sweep" else train_command)(args)
     except (DataError, CheckpointError, TrainingDiverged, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
-        saved = e.saved_epochs if isinstance(e, TrainingInterrupted) else 0
+        saved = e.saved_epochs if isinstance(e, TrainingInterrupted) and args.command == "train" else 0
         out = out_dir(args)
-        kept = (f"{out}/model.pt keeps epoch {saved}; continue with: python -m conae train --out {out} --resume"
-                if saved else "no epoch was completed")
+        if args.command == "sweep":
+            kept = f"the code sizes finished before it keep their {out}/dim-N/model.pt; no sweep.json was written"
+        else:
+            kept = (f"{out}/model.pt keeps epoch {saved}; continue with: python -m conae train --out {out} --resume"
+                    if saved else "no epoch was completed")
         print(f"interrupted ({stopped_by.name}): {kept}", file=sys.stderr)
         return 128 + stopped_by
     finally:

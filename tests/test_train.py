@@ -3,7 +3,7 @@ import dataclasses
 import torch
 
 from conae.config import make_config
-from conae.data import load_mnist
+from conae.data import load_data
 from conae.train import fit, load_checkpoint, random_shift, save_checkpoint
 
 
@@ -12,7 +12,7 @@ def tiny_config(**overrides):
 
 
 def test_training_lowers_the_loss(tiny_root):
-    train, test = load_mnist(tiny_root, download=False)
+    train, test = load_data(tiny_root, download=False)
     model, history, snapshots = fit(tiny_config(shift=0), train, test, verbose=False)
     assert history[-1]["train_bce"] < 0.8 * history[0]["train_bce"]
     assert history[-1]["test_bce"] < history[0]["test_bce"]
@@ -21,7 +21,7 @@ def test_training_lowers_the_loss(tiny_root):
 
 
 def test_same_seed_same_numbers(tiny_root):
-    train, test = load_mnist(tiny_root, download=False)
+    train, test = load_data(tiny_root, download=False)
     runs = [fit(tiny_config(epochs=2), train, test, verbose=False) for _ in range(2)]
     numbers = [[{k: v for k, v in h.items() if k != "seconds"} for h in history] for _, history, _ in runs]
     assert numbers[0] == numbers[1]
@@ -30,13 +30,13 @@ def test_same_seed_same_numbers(tiny_root):
 
 
 def test_l2_penalty_is_added_to_the_loss(tiny_root):
-    train, test = load_mnist(tiny_root, download=False)
+    train, test = load_data(tiny_root, download=False)
     history = fit(tiny_config(epochs=1, l2_penalty=0.0005), train, test, verbose=False)[1]
     assert history[0]["train_loss"] > history[0]["train_bce"]
 
 
 def test_checkpoint_round_trip(tiny_root, tmp_path):
-    train, test = load_mnist(tiny_root, download=False)
+    train, test = load_data(tiny_root, download=False)
     cfg = tiny_config(epochs=1, embedding_dim=2)
     model, history, snapshots = fit(cfg, train, test, verbose=False)
     save_checkpoint(tmp_path / "model.pt", model, cfg, history, snapshots)
