@@ -30,9 +30,13 @@ def _mosaic(ax, rows, row_names, col_names=None, pad=2):
 
 
 def _class_legend(fig, classes, palette):
+    """A legend of the class colours at the figure's right edge; returns the figure width it leaves free."""
+    columns = 1 if len(classes) <= 13 else 2
     handles = [plt.Line2D([], [], marker="o", ls="", color=palette[i], label=name) for i, name in enumerate(classes)]
-    fig.legend(handles=handles, title="class", loc="center right", ncol=1 if len(classes) <= 13 else 2,
+    fig.legend(handles=handles, title="class", loc="center right", ncol=columns,
                fontsize="small" if len(classes) > 10 else None)
+    inches = columns * (0.5 + 0.085 * max(map(len, classes)))  # about what the legend's longest name needs
+    return 1 - inches / fig.get_figwidth()
 
 
 def plot_samples(split, n=32, cols=8, seed=0):
@@ -94,9 +98,9 @@ def plot_latent(model, split, max_points=5000):
         ax.set_ylabel("z2")
         ax.set_zlabel("z3")
         ax.set_title("3-D code")
-    _class_legend(fig, split.classes, palette)
+    free = _class_legend(fig, split.classes, palette)
     fig.suptitle(f"Latent space of {len(codes):,} test images ({codes.shape[1] if dims > 1 else 1}-D code)")
-    fig.tight_layout(rect=(0, 0, 0.95, 1))
+    fig.tight_layout(rect=(0, 0, free, 1))
     return fig
 
 
@@ -258,9 +262,9 @@ def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25,
         ax.set_ylabel("z2")
         ax.set_zlabel("z3")
         ax.set_title(f"elevation {elev}, azimuth {azim}")
-    _class_legend(fig, split.classes, palette)
+    free = _class_legend(fig, split.classes, palette)
     fig.suptitle(f"The 3-D code of {len(codes):,} test images from four angles")
-    fig.tight_layout(rect=(0, 0, 0.92, 1))
+    fig.tight_layout(rect=(0, 0, free, 1))
     return fig
 
 

@@ -45,6 +45,7 @@ def test_notebook_runs_headless_with_tiny_parameters(tiny_root, tmp_path):
     assert "train: 300 images from MNIST train files" in text
     assert f"test BCE           {metrics['test_bce']:.4f}" in text
     assert "saved sweep: train 5,000 images" in text and "code size 16" in text
+    assert [r["embedding_dim"] for r in metrics["sweep"]["rows"]] == [1, 2, 3, 4, 8, 16]
     tables = [o["data"]["text/markdown"] for c in code_cells(nb) for o in c.outputs
               if "text/markdown" in o.get("data", {})]
     assert len(tables) == 1 and f"| autoencoder | {metrics['test_bce']:.4f} |" in tables[0]
