@@ -51,7 +51,8 @@ def build_parser():
     common.add_argument("--dataset", choices=DATASETS,
                         help="character set (default: mnist); its files go under DATA_ROOT/FOLDER/raw as "
                              "torchvision lays them out, else it is downloaded; the offline sample is MNIST only")
-    common.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (default: data)")
+    common.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (or FashionMNIST/raw/..., ...; "
+                                            "default: data)")
     common.add_argument("--preset", choices=PRESETS,
                         help="default (the default): conae's fast recipe; seed: the original notebook's recipe")
     common.add_argument("--train-subset", type=positive(int),
