@@ -118,7 +118,8 @@ def build(cfg: Config, n_train, device):
     model = ConvAE(cfg.embedding_dim).to(device)
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    adam = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}[cfg.optimizer]
+    optimizer = adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = -(-n_train // cfg.batch_size)
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, epochs=cfg.epochs,
                                                      steps_per_epoch=steps_per_epoch)

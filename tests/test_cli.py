@@ -32,8 +32,9 @@ def test_seed_preset_is_the_original_recipe(tiny_root, tmp_path):
     assert main(["train", "--preset", "seed", "--epochs", "1", "--data-root", str(tiny_root),
                  "--out", str(out), "--no-download"]) == 0
     cfg = json.loads((out / "metrics.json").read_text())["config"]
-    assert {k: cfg[k] for k in ("train_subset", "batch_size", "lr", "weight_decay", "l2_penalty", "schedule")} == \
-        dict(train_subset=4096, batch_size=16, lr=1e-3, weight_decay=1e-4, l2_penalty=0.0005, schedule="constant")
+    keys = ("train_subset", "batch_size", "lr", "optimizer", "weight_decay", "l2_penalty", "schedule")
+    assert {k: cfg[k] for k in keys} == dict(train_subset=4096, batch_size=16, lr=1e-3, optimizer="adam",
+                                             weight_decay=1e-4, l2_penalty=0.0005, schedule="constant")
 
 
 def test_missing_data_is_one_clear_line(tmp_path, capsys):

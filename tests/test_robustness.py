@@ -172,7 +172,8 @@ def test_interrupted_and_resumed_is_bitwise_the_uninterrupted_run(tiny_root, tmp
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     assert train(tiny_root, whole) == 0
 
-    real_step, steps = torch.optim.Adam.step, []
+    optimizer = torch.optim.AdamW  # the default preset's
+    real_step, steps = optimizer.step, []
 
     def step_then_interrupt(self, *args, **kwargs):
         steps.append(1)
@@ -180,14 +181,14 @@ def test_interrupted_and_resumed_is_bitwise_the_uninterrupted_run(tiny_root, tmp
             raise KeyboardInterrupt
         return real_step(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.Adam, "step", step_then_interrupt)
+    monkeypatch.setattr(optimizer, "step", step_then_interrupt)
     assert train(tiny_root, parts) == 130
     err = capsys.readouterr().err
     assert "interrupted (SIGINT)" in err and "model.pt keeps epoch 1" in err and "--resume" in err
     assert sorted(p.name for p in parts.iterdir()) == ["model.pt"]
     assert len(load_checkpoint(parts / "model.pt")[2]) == 1
 
-    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    monkeypatch.setattr(optimizer, "step", real_step)
     assert main(["train", "--out", str(parts), "--resume"]) == 0  # data root and settings from the checkpoint
     assert_same_run(whole, parts)
 

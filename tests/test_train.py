@@ -4,7 +4,7 @@ import torch
 
 from conae.config import make_config
 from conae.data import load_data
-from conae.train import fit, load_checkpoint, random_shift, save_checkpoint
+from conae.train import build, fit, load_checkpoint, random_shift, save_checkpoint
 
 
 def tiny_config(**overrides):
@@ -57,3 +57,11 @@ def test_random_shift_moves_whole_images():
     rows = shifted[:, 0].sum(2).nonzero()[:, 1].view(64, 8)[:, 0] - 10  # where each square starts
     cols = shifted[:, 0].sum(1).nonzero()[:, 1].view(64, 8)[:, 0] - 10
     assert set(rows.tolist()) == set(cols.tolist()) == {-2, -1, 0, 1, 2}
+
+
+def test_default_decays_weights_decoupled_and_the_seed_preset_as_the_original():
+    cpu = torch.device("cpu")
+    default = build(make_config("default"), 100, cpu)[1]
+    seed = build(make_config("seed"), 100, cpu)[1]
+    assert type(default) is torch.optim.AdamW and default.defaults["weight_decay"] == 0.1
+    assert type(seed) is torch.optim.Adam and seed.defaults["weight_decay"] == 1e-4
