@@ -60,3 +60,28 @@ def test_help_documents_the_command_line():
                  "--embedding-dim", "--seed", "--no-download", "--resume"):
         assert flag in text
     assert "fashion-mnist" in text and "--embedding-dims" in help_text("sweep")
+
+
+def test_sweep_trains_one_model_per_code_size(tiny_root, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--embedding-dims", "2,1", "--epochs", "1", "--data-root", str(tiny_root),
+                 "--out", str(out), "--no-download"]) == 0
+    result = json.loads((out / "sweep.json").read_text())
+    assert [r["embedding_dim"] for r in result["rows"]] == [1, 2]
+    assert all(0 < r["test_bce"] < 1 and 0 < r["pca"]["test_bce"] < 1 and set(r["knn_accuracy"]) == {"1", "5"}
+               for r in result["rows"])
+    assert result["config"]["epochs"] == 1 and result["n_train"] == 300
+    assert (out / "code_size.png").is_file() and (out / "dim-1" / "model.pt").is_file()
+    assert "code size  2" in capsys.readouterr().out
+
+
+def test_train_metrics_hold_recognition_and_the_pca_baseline(tiny_root, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--data-root", str(tiny_root), "--out", str(out), "--epochs", "1", "--no-download"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    rec, pca = m["recognition"], m["pca_baseline"]
+    assert list(rec["knn_accuracy"]) == [str(k) for k in range(1, 26)]
+    assert m["knn_accuracy"] == {k: rec["knn_accuracy"][k] for k in ("1", "5")}
+    assert rec["best_knn_accuracy"] == max(rec["knn_accuracy"].values())
+    assert sum(map(sum, rec["confusion_matrix"])) == 100 and m["classes"] == [str(d) for d in range(10)]
+    assert 0 <= rec["linear_probe_accuracy"] <= 1 and 0 < pca["test_bce"] < 1 and "best_k" in pca
