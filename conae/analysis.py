@@ -13,19 +13,19 @@ from .train import fit, in_batches
 PCA_CLIP = 1e-3  # PCA reconstructions leave [0, 1]; clipped to [PCA_CLIP, 1 - PCA_CLIP] so their BCE is finite
 
 
-def flat(split):
-    return split.images.reshape(len(split), -1).numpy().astype(np.float32) / 255
+def flat(images):
+    """uint8 images [N, 28, 28] -> float32 rows [N, 784] in [0, 1], as PCA takes them."""
+    return images.reshape(len(images), -1).numpy().astype(np.float32) / 255
 
 
 def fit_pca(train_split, n_components):
     """PCA with n_components fitted on the training images (pixels in [0, 1])."""
-    return PCA(n_components, svd_solver="randomized", random_state=0).fit(flat(train_split))
+    return PCA(n_components, svd_solver="randomized", random_state=0).fit(flat(train_split.images))
 
 
 def pca_reconstruct(pca, images):
     """uint8 images [N, 28, 28] -> their PCA reconstructions, float [N, 28, 28] clipped into (0, 1)."""
-    x = images.reshape(len(images), -1).numpy().astype(np.float32) / 255
-    rebuilt = pca.inverse_transform(pca.transform(x)).clip(PCA_CLIP, 1 - PCA_CLIP)
+    rebuilt = pca.inverse_transform(pca.transform(flat(images))).clip(PCA_CLIP, 1 - PCA_CLIP)
     return torch.from_numpy(rebuilt.astype(np.float32)).reshape(-1, 28, 28)
 
 
@@ -39,7 +39,7 @@ def bce(reconstructions, images):
 def pca_baseline(train_split, test_split, n_components):
     """PCA's test BCE and recognition numbers with a code of n_components numbers, like the autoencoder's."""
     pca = fit_pca(train_split, n_components)
-    train_codes, test_codes = pca.transform(flat(train_split)), pca.transform(flat(test_split))
+    train_codes, test_codes = pca.transform(flat(train_split.images)), pca.transform(flat(test_split.images))
     return dict(test_bce=bce(pca_reconstruct(pca, test_split.images), test_split.images),
                 explained_variance=float(pca.explained_variance_ratio_.sum()),
                 **recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy()))

@@ -39,8 +39,12 @@ def knn_predictions(train_codes, train_labels, test_codes, ks=(1, 5)):
 
 def knn_accuracy(train_codes, train_labels, test_codes, test_labels, ks=(1, 5)):
     """{k: fraction of test codes whose k nearest train codes vote their true label}."""
-    return {k: float((predicted == test_labels).mean())
-            for k, predicted in knn_predictions(train_codes, train_labels, test_codes, ks).items()}
+    return accuracies(knn_predictions(train_codes, train_labels, test_codes, ks), test_labels)
+
+
+def accuracies(predictions, labels):
+    """{k: fraction of predictions[k] equal to labels}."""
+    return {k: float((predicted == labels).mean()) for k, predicted in predictions.items()}
 
 
 def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels):
@@ -54,7 +58,7 @@ def recognition(train_codes, train_labels, test_codes, test_labels, ks=KS):
     (rows: true class, columns: predicted) and the linear probe's accuracy."""
     ks = tuple(k for k in ks if k <= len(train_codes)) or (1,)  # a tiny training set cannot give 25 neighbours
     predictions = knn_predictions(train_codes, train_labels, test_codes, ks)
-    accuracy = {k: float((p == test_labels).mean()) for k, p in predictions.items()}
+    accuracy = accuracies(predictions, test_labels)
     best = max(ks, key=lambda k: (accuracy[k], -k))
     n_classes = int(max(train_labels.max(), test_labels.max())) + 1
     return dict(
