@@ -116,7 +116,8 @@ def upright(images, labels, dataset, where):
     ds = DATASETS[dataset]
     labels = labels - ds.first_label
     if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < len(ds.classes):
-        raise DataError(f"{where} has labels {int(labels.min()) + ds.first_label}..{int(labels.max()) + ds.first_label}, "
+        low, high = int(labels.min()) + ds.first_label, int(labels.max()) + ds.first_label
+        raise DataError(f"{where} has labels {low}..{high}, "
                         f"expected {ds.first_label}..{len(ds.classes) - 1 + ds.first_label} for {ds.title}")
     return (images.transpose(1, 2).contiguous() if ds.transposed else images), labels
 

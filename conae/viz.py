@@ -71,12 +71,19 @@ def plot_loss(history):
     return fig
 
 
-def plot_latent(model, split, max_points=5000):
-    """The codes of split coloured by class: each 2-D projection of the first three dimensions, and 3-D."""
+def scatter_points(model, split, max_points):
+    """(codes, labels) of split, at most max_points of them: a readable scatter; the subsample is fixed so the
+    figure is stable."""
     codes, labels = encode(model, split.images), split.labels.numpy()
-    if len(codes) > max_points:  # a readable scatter; the subsample is fixed so the figure is stable
+    if len(codes) > max_points:
         keep = np.random.default_rng(0).choice(len(codes), max_points, replace=False)
         codes, labels = codes[keep], labels[keep]
+    return codes, labels
+
+
+def plot_latent(model, split, max_points=5000):
+    """The codes of split coloured by class: each 2-D projection of the first three dimensions, and 3-D."""
+    codes, labels = scatter_points(model, split, max_points)
     dims = min(codes.shape[1], 3)
     if dims == 1:
         codes = np.column_stack([codes[:, 0], labels + np.random.default_rng(0).uniform(-0.3, 0.3, len(labels))])
@@ -248,10 +255,8 @@ def plot_interpolations(model, split, n_pairs=5, steps=11):
 
 def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25, -150)), max_points=5000):
     """The 3-D scatter of split's codes (first three dimensions) seen from several angles (elevation, azimuth)."""
-    codes, labels = encode(model, split.images)[:, :3], split.labels.numpy()
-    if len(codes) > max_points:
-        keep = np.random.default_rng(0).choice(len(codes), max_points, replace=False)
-        codes, labels = codes[keep], labels[keep]
+    codes, labels = scatter_points(model, split, max_points)
+    codes = codes[:, :3]
     palette = class_colors(len(split.classes))
     fig = plt.figure(figsize=(11, 9.5))
     for i, (elev, azim) in enumerate(views):
