@@ -1,10 +1,12 @@
-# make run:  set up .venv, execute ConAE.ipynb headless, extract its figures into outputs/
-# make test: set up .venv, run the test suite
+# make run:        set up .venv from the lock, execute ConAE.ipynb headless, extract its figures into outputs/
+# make test:       set up .venv from the lock, run the test suite
+# make notebooks:  run the notebook once per data set available offline, into runs/notebooks/
+# make lock:       resolve requirements-lock.txt again from pyproject.toml (after changing a dependency)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup clean
+.PHONY: run test notebooks lock setup clean
 
 run: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace ConAE.ipynb
@@ -13,13 +15,23 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+notebooks: setup
+	$(BIN)/python run_notebooks.py
+
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# every package at the version and hash the lock names; then conae itself, editable, with no further packages
+$(VENV)/.installed: requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --require-hashes -r requirements-lock.txt
+	$(BIN)/python -m pip install --no-deps -e .
 	touch $@
+
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/python -m pip install -q uv
+	.lock-venv/bin/uv pip compile pyproject.toml --all-extras --universal --generate-hashes --python-version 3.10 \
+		-c constraints.txt -o requirements-lock.txt
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
