@@ -16,7 +16,6 @@ files written to a temporary folder (the data root is never written).
 """
 import argparse
 import copy
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,9 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from conae.config import make_config  # noqa: E402
 from conae.data import load_data, to_float, write_idx  # noqa: E402
+from conae.environment import cpu_model  # noqa: E402
 from conae.evaluate import evaluate  # noqa: E402
 from conae.model import ConvAE  # noqa: E402
-from conae.train import build, channels_last, pick_device, train  # noqa: E402
+from conae.train import build, channels_last, new_batches, pick_device, steps_per_epoch, train  # noqa: E402
 
 
 def reference_epochs(root, seed, epochs, subset_size):
@@ -64,9 +64,10 @@ def conae_epochs(cfg, train_split):
     device = pick_device(cfg.device)
     images = channels_last(to_float(train_split.images).to(device))
     model, optimizer, scheduler, generator = build(cfg, len(images), device)
+    batches, per_epoch = new_batches(), steps_per_epoch(len(images), cfg.batch_size)
     for _ in range(cfg.epochs):
         start = time.perf_counter()
-        train(model, optimizer, scheduler, images, cfg, generator)
+        train(model, optimizer, scheduler, images, cfg, generator, batches, per_epoch)
         yield model, time.perf_counter() - start, len(images)
 
 
@@ -119,7 +120,7 @@ def main():
 
     train_split, test_split = load_data(args.data_root, download=False)
     ref_epochs = 3 if args.quick else 100
-    cfg = make_config("default", seed=args.seed, **({"epochs": 3} if args.quick else {}))
+    cfg = make_config("default", seed=args.seed, epochs=3 if args.quick else 45)  # 45 epochs: the default's steps
     logs = {"reference": [], "conae": []}
 
     with tempfile.TemporaryDirectory() as root:
@@ -141,9 +142,7 @@ def main():
                          total=log[-1]["trained_s"], bce=log[-1]["bce"], knn1=log[-1]["knn1"],
                          knn5=log[-1]["knn5"], gflops=flops * rate / 1e9))
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    print(f"\nmachine: {cpu}, {torch.get_num_threads()} threads; torch {torch.__version__}; "
+    print(f"\nmachine: {cpu_model()}, {torch.get_num_threads()} threads; torch {torch.__version__}; "
           f"train {train_split.source} ({len(train_split)}), test {test_split.source} ({len(test_split)})")
     print(f"reference's final quality: test BCE {target_bce:.4f}, 5-NN {target_knn5:.3f}; "
           f"training FLOPs per image (forward + backward): {flops / 1e6:.2f} MFLOP")

@@ -2,7 +2,8 @@
 from .config import PRESETS, Config, make_config
 from .data import DataError, Split, load_data, subset
 from .model import ConvAE
-from .train import fit, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
+from .train import fit
 
 __all__ = ["Config", "ConvAE", "DataError", "PRESETS", "Split", "fit", "load_checkpoint", "load_data",
            "make_config", "save_checkpoint", "subset"]

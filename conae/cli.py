@@ -4,18 +4,23 @@ import math
 import os
 import signal
 import sys
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 from .analysis import sweep
 from .config import PRESETS, config_from_dict, make_config
-from .data import DATASETS, DataError, load_data, subset
+from .data import DATASETS, load_data, subset
 from .report import collect_metrics, make_figures, save_figure, save_run, write_json
-from .train import CheckpointError, TrainingDiverged, TrainingInterrupted, fit, read_checkpoint
+from .baselines import baseline_names
+from .checkpoint import CheckpointError, read_checkpoint, save_codes
+from .errors import UserError
+from .evaluate import split_codes
+from .train import TrainingDiverged, TrainingInterrupted, describe, fit
 from .viz import plot_sweep
 
 # flags that define a run: --resume takes them from the checkpoint, and refuses different ones
-RUN_FLAGS = ("dataset", "train_subset", "epochs", "batch_size", "lr", "embedding_dim", "seed")
+RUN_FLAGS = ("dataset", "train_subset", "steps", "epochs", "batch_size", "lr", "embedding_dim", "seed", "precision")
 
 
 def positive(kind, most=None):
@@ -43,6 +48,13 @@ def dims_list(text):
     return sorted(set(dims))
 
 
+def baselines_list(text):
+    try:
+        return baseline_names(text)
+    except UserError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m conae", description=(
         "Convolutional autoencoder that squeezes handwritten characters into a 3-number code."))
@@ -57,10 +69,16 @@ def build_parser():
                         help="default (the default): conae's fast recipe; seed: the original notebook's recipe")
     common.add_argument("--train-subset", type=positive(int),
                         help="train on this many random training images (default: the preset's; all for default)")
-    common.add_argument("--epochs", type=positive(int), help="training epochs (preset's if not given)")
+    common.add_argument("--steps", type=positive(int),
+                        help="training budget in optimizer steps (default: the preset's, 3,555 for default)")
+    common.add_argument("--epochs", type=positive(int),
+                        help="train for this many passes over the training images instead (wins over --steps)")
     common.add_argument("--batch-size", type=positive(int), help="batch size (preset's if not given)")
     common.add_argument("--lr", type=positive(float, most=1e6), help="(peak) learning rate (preset's if not given)")
     common.add_argument("--seed", type=int, help="random seed (default: 0)")
+    common.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                        help="auto (the default): bfloat16 autocast where the device does it fast (a CPU with AMX, "
+                             "a CUDA GPU), else fp32")
     common.add_argument("--no-download", action="store_true", help="never try to download the dataset")
     common.add_argument("--no-fallback", action="store_true",
                         help="fail instead of using the offline 5k MNIST sample when a split is missing")
@@ -71,6 +89,9 @@ def build_parser():
                                             "figure as a PNG into --out.")
     train.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
     train.add_argument("--embedding-dim", type=positive(int), help="size of the code (default: 3)")
+    train.add_argument("--baselines", type=baselines_list, default=("pca",),
+                       help="comma-separated codes of the same size to compare with: pca, umap, tsne, or none "
+                            "(default: pca; UMAP and t-SNE take a minute or two)")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its last completed epoch (model.pt is rewritten "
                             "after every epoch; Ctrl-C or SIGTERM keeps it)")
@@ -112,8 +133,8 @@ def out_dir(args):
 
 def config_from_flags(args):
     cfg = make_config(args.preset or "default", dataset=args.dataset, train_subset=args.train_subset,
-                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      embedding_dim=getattr(args, "embedding_dim", None), seed=args.seed)
+                      steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      embedding_dim=getattr(args, "embedding_dim", None), seed=args.seed, precision=args.precision)
     return with_data_flags(cfg, args)
 
 
@@ -136,11 +157,15 @@ def train_command(args):
     train_split, test_split = load_splits(cfg)
     out.mkdir(parents=True, exist_ok=True)
     model, history, snapshots = fit(cfg, train_split, test_split, checkpoint=checkpoint, resume=args.resume)
-    metrics = collect_metrics(cfg, train_split, test_split, model, history)
-    save_run(out, metrics, make_figures(model, train_split, test_split, history, snapshots, metrics))
+    after = time.perf_counter()
+    codes = split_codes(model, train_split, test_split)
+    save_codes(checkpoint, train_split, codes[0])  # so that `conae recognise` needs no data set
+    metrics = collect_metrics(cfg, train_split, test_split, model, history, codes, args.baselines)
+    save_run(out, metrics, make_figures(model, train_split, test_split, history, snapshots, metrics), after)
     knn = ", ".join(f"{k}-NN {acc:.3f}" for k, acc in metrics["knn_accuracy"].items())
     print(f"test BCE {metrics['test_bce']:.4f}, {knn}, {metrics['train_seconds']:.1f} s training "
-          f"({metrics['images_per_second']:.0f} images/s); wrote {out}/")
+          f"({metrics['images_per_second']:.0f} images/s), {metrics['seconds_after_training']:.1f} s after it; "
+          f"wrote {out}/")
 
 
 def sweep_command(args):
@@ -173,17 +198,17 @@ def main(argv=None):
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         (sweep_command if args.command == "sweep" else train_command)(args)
-    except (DataError, CheckpointError, TrainingDiverged, OSError) as e:
+    except (UserError, TrainingDiverged, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
-        saved = e.saved_epochs if isinstance(e, TrainingInterrupted) and args.command == "train" else 0
+        saved = e.saved if isinstance(e, TrainingInterrupted) and args.command == "train" else None
         out = out_dir(args)
         if args.command == "sweep":
             kept = f"the code sizes finished before it keep their {out}/dim-N/model.pt; no sweep.json was written"
         else:
-            kept = (f"{out}/model.pt keeps epoch {saved}; continue with: python -m conae train --out {out} --resume"
-                    if saved else "no epoch was completed")
+            kept = (f"{out}/model.pt keeps {describe(saved)}; continue with: python -m conae train --out {out} --resume"
+                    if saved else "nothing was saved yet")
         print(f"interrupted ({stopped_by.name}): {kept}", file=sys.stderr)
         return 128 + stopped_by
     finally:

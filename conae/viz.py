@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
-from . import analysis
+from . import analysis, baselines
 from .data import one_per_class, to_float
 from .evaluate import encode
 from .train import reconstruct
@@ -55,7 +55,8 @@ def plot_samples(split, n=32, cols=8, seed=0):
 
 
 def plot_loss(history):
-    """Train and test binary cross-entropy per epoch (and the penalised training loss when it differs)."""
+    """Train and test binary cross-entropy at each recorded point, against epochs done (the training numbers are
+    means since the previous point; the penalised training loss is drawn too when it differs)."""
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(epochs, [h["train_bce"] for h in history], "o-", ms=3, label="train BCE")
@@ -125,13 +126,14 @@ def plot_reconstructions(model, split):
     return fig
 
 
-def plot_progress(split, snapshots, max_rows=8):
-    """Reconstructions of split's one_per_class images after selected epochs (rows), originals on top."""
+def plot_progress(split, snapshots, history, max_rows=8):
+    """Reconstructions of split's one_per_class images at selected recorded points of history (rows, labelled
+    with the epochs done), originals on top."""
     originals = split.images[one_per_class(split)]
     picks = np.unique(np.linspace(0, len(snapshots) - 1, min(max_rows, len(snapshots))).round().astype(int))
     rows = [list(originals)] + [list(snapshots[i]) for i in picks]
     fig, ax = plt.subplots(figsize=(1.0 * len(originals) + 1.5, 0.95 * len(rows) + 0.9))
-    _mosaic(ax, rows, ["original"] + [f"epoch {i + 1}" for i in picks])
+    _mosaic(ax, rows, ["original"] + [f"epoch {round(history[i]['epoch'], 2):g}" for i in picks])
     ax.set_title("Reconstructions of fixed test images during training")
     fig.tight_layout()
     return fig
@@ -139,16 +141,15 @@ def plot_progress(split, snapshots, max_rows=8):
 
 # --- what the code knows (conae.evaluate.recognition, conae.analysis) ---
 
-def plot_knn_curve(recognition, pca=None):
-    """k-NN accuracy against k (1..25) with the best k marked; the linear probe as a dotted line; PCA's
-    curve beside it when its recognition dict is given."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, rec, style in (("autoencoder", recognition, "o-"), ("PCA", pca, "s--")):
-        if rec is None:
-            continue
+def plot_knn_curve(recognition, baselines=None):
+    """k-NN accuracy against k (1..25) with the best k marked and the linear probe as a dotted line, for the
+    autoencoder and beside it each method of baselines ({name: its recognition dict}, e.g. PCA, UMAP, t-SNE)."""
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    methods = [("autoencoder", recognition)] + list((baselines or {}).items())
+    for (name, rec), style in zip(methods, ("o-", "s--", "^-.", "v:", "d--")):
         ks = [int(k) for k in rec["knn_accuracy"]]
         line, = ax.plot(ks, list(rec["knn_accuracy"].values()), style, ms=3, label=f"{name}, k-NN")
-        ax.axhline(rec["linear_probe_accuracy"], color=line.get_color(), ls=":",
+        ax.axhline(rec["linear_probe_accuracy"], color=line.get_color(), ls=":", lw=1,
                    label=f"{name}, linear probe ({rec['linear_probe_accuracy']:.3f})")
         ax.plot(rec["best_k"], rec["best_knn_accuracy"], "*", ms=14, color=line.get_color(), mec="black",
                 label=f"{name}, best k = {rec['best_k']} ({rec['best_knn_accuracy']:.3f})")
@@ -156,7 +157,7 @@ def plot_knn_curve(recognition, pca=None):
     ax.set_ylabel("test accuracy")
     ax.set_title("Recognition from the code: k-nearest neighbours among training codes")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small" if len(methods) > 2 else "small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
 
@@ -189,9 +190,9 @@ def plot_pca_comparison(model, train_split, test_split, test_bce=None, pca_bce=N
     as many components as the code has numbers (fitted on the training images)."""
     idx = one_per_class(test_split)
     originals = test_split.images[idx]
-    pca = analysis.fit_pca(train_split, model.embedding_dim)
+    pca = baselines.fit_pca(train_split, model.embedding_dim)
     rows = [list(originals), list(reconstruct(model, to_float(originals)).squeeze(1)),
-            list(analysis.pca_reconstruct(pca, originals))]
+            list(baselines.pca_reconstruct(pca, originals))]
     names = ["original", "autoencoder", f"PCA ({model.embedding_dim})"]
     if test_bce is not None and pca_bce is not None:
         names[1:] = [f"{names[1]}\nBCE {test_bce:.4f}", f"{names[2]}\nBCE {pca_bce:.4f}"]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.neighbors import KNeighborsClassifier
 
-from conae import analysis, viz
+from conae import analysis, baselines, viz
 from conae.data import subset
 from conae.evaluate import KS, knn_accuracy, knn_predictions, recognition
 from conae.model import ConvAE
@@ -58,17 +58,17 @@ def test_best_k_is_the_smallest_of_the_most_accurate():
 def test_bce_matches_torch_and_pca_with_every_component_rebuilds_the_images(splits):
     train, test = splits
     r = torch.rand(5, 28, 28).clamp(0.01, 0.99)
-    assert analysis.bce(r, test.images[:5]) == pytest.approx(
+    assert baselines.bce(r, test.images[:5]) == pytest.approx(
         F.binary_cross_entropy(r, test.images[:5].float() / 255).item(), rel=1e-5)
     few = subset(train, 30)
-    full = analysis.fit_pca(few, 29)  # 30 centred images span at most 29 dimensions: nothing is lost
-    rebuilt = analysis.pca_reconstruct(full, few.images)
+    full = baselines.fit_pca(few, 29)  # 30 centred images span at most 29 dimensions: nothing is lost
+    rebuilt = baselines.pca_reconstruct(full, few.images)
     assert (rebuilt - few.images.float() / 255).abs().max() < 0.01
 
 
 def test_pca_baseline_numbers(splits):
     train, test = splits
-    three, eight = analysis.pca_baseline(train, test, 3), analysis.pca_baseline(train, test, 8)
+    three, eight = baselines.run_baseline("pca", train, test, 3), baselines.run_baseline("pca", train, test, 8)
     assert 0 < eight["test_bce"] < three["test_bce"] < 1  # more components, better reconstructions
     assert 0 < three["explained_variance"] < eight["explained_variance"] <= 1
     assert three["best_knn_accuracy"] > 0.5  # the bar's height is the class, so PCA sees it
@@ -104,11 +104,12 @@ def close(fig):
 def test_knn_curve_and_confusion_figures(splits):
     train, test = splits
     rec = recognition(*clusters(200, 1), *clusters(80, 2))
-    fig = viz.plot_knn_curve(rec, rec)
+    fig = viz.plot_knn_curve(rec, {"PCA": rec, "UMAP": rec, "t-SNE": rec})
     ax = fig.axes[0]
     assert ax.get_xlabel().startswith("k") and ax.get_ylabel() == "test accuracy"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "autoencoder, best k = 1 (1.000)" in legend and "PCA, k-NN" in legend
+    assert "autoencoder, best k = 1 (1.000)" in legend
+    assert {"PCA, k-NN", "UMAP, k-NN", "t-SNE, k-NN"} <= set(legend) and len(ax.get_lines()) == 4 * 3
     close(fig)
     fig = viz.plot_confusion(rec, ["a", "b", "c", "d"])
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c", "d"]

@@ -21,8 +21,11 @@ def test_train_end_to_end_on_tiny_data(tiny_root, tmp_path, capsys):
     assert (m["n_train"], m["n_test"]) == (300, 100)
     assert "files" in m["train_source"] and "files" in m["test_source"]
     assert m["config"]["epochs"] == 2 and m["config"]["batch_size"] == 32 and m["config"]["seed"] == 3
-    assert [e["epoch"] for e in m["epochs"]] == [1, 2]
-    assert set(m["epochs"][0]) >= {"epoch", "train_loss", "test_bce", "seconds"}
+    # 2 epochs of 10 steps: too short to record once an epoch, so every 2 steps, 10 points in all
+    assert [e["step"] for e in m["epochs"]] == list(range(2, 21, 2))
+    assert (m["steps"], m["images_seen"], m["epochs_done"]) == (20, 600, 2)
+    assert m["epochs"][4]["epoch"] == 1 and m["epochs"][0]["epoch"] == pytest.approx(64 / 300, abs=1e-4)
+    assert set(m["epochs"][0]) >= {"step", "epoch", "images_seen", "train_loss", "test_bce", "seconds"}
     assert m["epochs"][-1]["test_bce"] == pytest.approx(m["test_bce"], rel=1e-4)
     assert "test BCE" in capsys.readouterr().out
 

@@ -40,7 +40,7 @@ def test_notebook_runs_headless_with_tiny_parameters(tiny_root, tmp_path):
     for name, cell in figure_cells(nb).items():
         assert len(pngs(cell)) == 1, f"figure cell {name} shows {len(pngs(cell))} images"
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["n_train"] == 300 and len(metrics["epochs"]) == 2
+    assert metrics["n_train"] == 300 and metrics["epochs_done"] == 2 and len(metrics["epochs"]) == 10
     text = printed(nb)
     assert "train: 300 images from MNIST train files" in text
     assert f"test BCE           {metrics['test_bce']:.4f}" in text

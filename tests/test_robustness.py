@@ -15,7 +15,8 @@ import conae.train
 from conae.cli import main
 from conae.config import make_config
 from conae.data import load_data, write_idx
-from conae.train import CheckpointError, TrainingDiverged, fit, load_checkpoint
+from conae.checkpoint import CheckpointError, load_checkpoint
+from conae.train import TrainingDiverged, fit
 from tests.conftest import REPO, tree, write_split
 
 TINY_RUN = ["--epochs", "3", "--batch-size", "32", "--no-download"]
@@ -93,7 +94,8 @@ def test_out_that_cannot_be_created_is_refused_before_training(tiny_root, tmp_pa
 
 
 def test_divergence_stops_at_once_and_keeps_the_last_good_checkpoint(tiny_root, tmp_path, monkeypatch):
-    """Weights poisoned right after epoch 2 is saved: epoch 3 must stop, and model.pt keep epoch 2."""
+    """Weights poisoned right after the second point is saved: the next stretch must stop, and model.pt keep the
+    second point (4 epochs of 10 steps: a point every 4 steps)."""
     train_split, test_split = load_data(tiny_root, download=False)
     real_save, saves = conae.train.save_checkpoint, []
 
@@ -105,7 +107,8 @@ def test_divergence_stops_at_once_and_keeps_the_last_good_checkpoint(tiny_root, 
                 model.decoder[0].weight.fill_(float("nan"))
 
     monkeypatch.setattr(conae.train, "save_checkpoint", save_then_poison)
-    with pytest.raises(TrainingDiverged, match=r"became NaN in epoch 3.*too high; .*model.pt keeps epoch 2"):
+    with pytest.raises(TrainingDiverged, match=r"became NaN between step 8 \(epoch 0.8533\) and step 12, "
+                                               r"so training stopped.*too high; .*model.pt keeps step 8 \(epoch"):
         fit(make_config(epochs=4, batch_size=32), train_split, test_split, verbose=False,
             checkpoint=tmp_path / "model.pt")
     model, _, history, _ = load_checkpoint(tmp_path / "model.pt")
@@ -116,10 +119,10 @@ def test_divergence_stops_at_once_and_keeps_the_last_good_checkpoint(tiny_root, 
 def test_a_learning_rate_that_blows_up_is_one_line(tiny_root, tmp_path, capsys):
     out = tmp_path / "run"
     assert train(tiny_root, out, "--lr", "3e5", "--epochs", "6") == 1
-    err = assert_one_line_error(capsys, "error: the reconstructions became NaN in epoch ", "too high")
-    epoch = int(err.split(" in epoch ")[1].split(",")[0])
-    saved = len(load_checkpoint(out / "model.pt")[2]) if (out / "model.pt").exists() else 0
-    assert saved == epoch - 1 and not (out / "metrics.json").exists() and no_temporary_files(out)
+    err = assert_one_line_error(capsys, "error: the reconstructions became NaN between ", "too high")
+    failed_at = int(err.split(" and step ")[1].split(",")[0])  # the point the stretch would have ended at
+    saved = load_checkpoint(out / "model.pt")[2][-1]["step"] if (out / "model.pt").exists() else 0
+    assert saved == failed_at - 6 and not (out / "metrics.json").exists() and no_temporary_files(out)
 
 
 def test_a_file_that_is_not_a_checkpoint(tiny_root, tmp_path, capsys):
@@ -152,13 +155,17 @@ def test_resume_without_a_checkpoint(tiny_root, tmp_path, capsys):
     assert_one_line_error(capsys, "no checkpoint at")
 
 
+def without_timings(value):
+    """value (metrics.json's dict) without the wall-clock numbers, which differ from run to run."""
+    timings = {"seconds", "train_seconds", "images_per_second", "seconds_after_training"}
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in timings}
+    return [without_timings(v) for v in value] if isinstance(value, list) else value
+
+
 def numbers(out):
     """metrics.json without its timings, and the weights in model.pt."""
-    metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("train_seconds", "images_per_second"):
-        metrics.pop(key)
-    for epoch in metrics["epochs"]:
-        epoch.pop("seconds")
+    metrics = without_timings(json.loads((out / "metrics.json").read_text()))
     return metrics, torch.load(out / "model.pt", weights_only=True)["model"]
 
 
@@ -177,16 +184,16 @@ def test_interrupted_and_resumed_is_bitwise_the_uninterrupted_run(tiny_root, tmp
 
     def step_then_interrupt(self, *args, **kwargs):
         steps.append(1)
-        if len(steps) == 15:  # 10 steps per epoch: in the middle of epoch 2
+        if len(steps) == 14:  # 3 epochs of 10 steps, a point every 3: between steps 12 and 15
             raise KeyboardInterrupt
         return real_step(self, *args, **kwargs)
 
     monkeypatch.setattr(optimizer, "step", step_then_interrupt)
     assert train(tiny_root, parts) == 130
     err = capsys.readouterr().err
-    assert "interrupted (SIGINT)" in err and "model.pt keeps epoch 1" in err and "--resume" in err
+    assert "interrupted (SIGINT)" in err and "model.pt keeps step 12 (epoch 1.2133)" in err and "--resume" in err
     assert sorted(p.name for p in parts.iterdir()) == ["model.pt"]
-    assert len(load_checkpoint(parts / "model.pt")[2]) == 1
+    assert load_checkpoint(parts / "model.pt")[2][-1]["step"] == 12  # mid-epoch: the batch order is resumed too
 
     monkeypatch.setattr(optimizer, "step", real_step)
     assert main(["train", "--out", str(parts), "--resume"]) == 0  # data root and settings from the checkpoint
@@ -206,8 +213,8 @@ def test_sigterm_mid_run_keeps_the_last_epoch_and_resumes_identically(tiny_root,
     assert run.returncode == 128 + signal.SIGTERM, err
     last = err.strip().splitlines()[-1]
     assert last.startswith("interrupted (SIGTERM): ") and "Traceback" not in err
-    saved = len(load_checkpoint(out / "model.pt")[2])
-    assert 1 <= saved < 12 and f"keeps epoch {saved};" in last
+    saved = load_checkpoint(out / "model.pt")[2][-1]
+    assert 1 <= saved["epoch"] < 12 and f"keeps step {saved['step']} (epoch {saved['epoch']:g});" in last
     assert no_temporary_files(out) and not (out / "metrics.json").exists()
 
     assert main(["train", "--out", str(out), "--resume"]) == 0

@@ -4,7 +4,8 @@ import torch
 
 from conae.config import make_config
 from conae.data import load_data
-from conae.train import build, fit, load_checkpoint, random_shift, save_checkpoint
+from conae.checkpoint import load_checkpoint, save_checkpoint
+from conae.train import build, fit, random_shift
 
 
 def tiny_config(**overrides):
@@ -16,8 +17,10 @@ def test_training_lowers_the_loss(tiny_root):
     model, history, snapshots = fit(tiny_config(shift=0), train, test, verbose=False)
     assert history[-1]["train_bce"] < 0.8 * history[0]["train_bce"]
     assert history[-1]["test_bce"] < history[0]["test_bce"]
-    assert [h["epoch"] for h in history] == [1, 2, 3] and all(h["seconds"] > 0 for h in history)
-    assert len(snapshots) == 3 and snapshots[0].shape == (10, 28, 28) and snapshots[0].dtype == torch.uint8
+    # 3 epochs of 10 steps record a point every 3 steps (at least 10 points), the last at the end
+    assert [h["step"] for h in history] == list(range(3, 31, 3)) and all(h["seconds"] > 0 for h in history)
+    assert history[-1]["epoch"] == 3 and history[-1]["images_seen"] == 900
+    assert len(snapshots) == 10 and snapshots[0].shape == (10, 28, 28) and snapshots[0].dtype == torch.uint8
 
 
 def test_same_seed_same_numbers(tiny_root):

@@ -55,10 +55,11 @@ def test_reconstructions_one_per_class(splits):
     plt.close(fig)
 
 
-def test_progress_picks_evenly_spaced_epochs(splits):
+def test_progress_picks_evenly_spaced_points_labelled_by_epochs_done(splits):
     _, test = splits
     snapshots = [torch.full((10, 28, 28), e, dtype=torch.uint8) for e in range(20)]
-    fig = viz.plot_progress(test, snapshots, max_rows=5)
+    history = [dict(epoch=round(0.4 * (i + 1), 4)) for i in range(20)]  # a short run: 8 epochs, 20 points
+    fig = viz.plot_progress(test, snapshots, history, max_rows=5)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["original", "epoch 1", "epoch 6", "epoch 11", "epoch 15", "epoch 20"]
+    assert labels == ["original", "epoch 0.4", "epoch 2.4", "epoch 4.4", "epoch 6", "epoch 8"]
     plt.close(fig)

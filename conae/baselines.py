@@ -1,0 +1,110 @@
+"""Codes of the autoencoder's size from other methods, scored with the same numbers: PCA, the best linear code,
+and UMAP and t-SNE, the neighbour embeddings. Each is fitted on training images only and places the test
+images without refitting (PCA and UMAP by transform, t-SNE by openTSNE's TSNEEmbedding.transform, which
+optimises the new points against the fixed training embedding)."""
+import time
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+
+from .errors import UserError
+from .evaluate import recognition
+
+BASELINES = ("pca", "umap", "tsne")
+NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+MAX_FIT = 10_000  # UMAP and t-SNE are fitted on at most this many training images (a fixed random subset)
+PCA_CLIP = 1e-3   # PCA reconstructions leave [0, 1]; clipped to [PCA_CLIP, 1 - PCA_CLIP] so their BCE is finite
+
+
+def baseline_names(text):
+    """"pca,umap" -> ("pca", "umap"); "none" or "" -> (); an unknown name is a UserError."""
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    if names == ("none",):
+        return ()
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise UserError(f"unknown baseline {unknown[0]!r}: choose from {', '.join(BASELINES)} (comma-separated), "
+                        "or none")
+    return names
+
+
+def flat(images):
+    """uint8 images [N, 28, 28] -> float32 rows [N, 784] in [0, 1], as PCA, UMAP and t-SNE take them."""
+    return images.reshape(len(images), -1).numpy().astype(np.float32) / 255
+
+
+def fit_pca(train_split, n_components):
+    """PCA with n_components fitted on the training images (pixels in [0, 1])."""
+    return PCA(n_components, svd_solver="randomized", random_state=0).fit(flat(train_split.images))
+
+
+def pca_reconstruct(pca, images):
+    """uint8 images [N, 28, 28] -> their PCA reconstructions, float [N, 28, 28] clipped into (0, 1)."""
+    rebuilt = pca.inverse_transform(pca.transform(flat(images))).clip(PCA_CLIP, 1 - PCA_CLIP)
+    return torch.from_numpy(rebuilt.astype(np.float32)).reshape(-1, 28, 28)
+
+
+def bce(reconstructions, images):
+    """Mean per-pixel binary cross-entropy of float reconstructions in (0, 1) against uint8 images."""
+    x = images.float() / 255
+    r = reconstructions.double()
+    return float(-(x * r.log() + (1 - x) * (1 - r).log()).mean())
+
+
+def pca_codes(train_split, test_split, n_components):
+    pca = fit_pca(train_split, n_components)
+    codes = pca.transform(flat(train_split.images)), pca.transform(flat(test_split.images))
+    return codes, dict(test_bce=bce(pca_reconstruct(pca, test_split.images), test_split.images),
+                       explained_variance=float(pca.explained_variance_ratio_.sum()))
+
+
+def umap_codes(train_split, test_split, n_components):
+    import umap  # imported here: it compiles with numba on first use, which a plain run need not wait for
+
+    fitted = umap.UMAP(n_components=n_components, random_state=0).fit(flat(train_split.images))
+    return (fitted.embedding_, fitted.transform(flat(test_split.images))), dict(test_bce=None)
+
+
+def tsne_codes(train_split, test_split, n_components):
+    from openTSNE import TSNE
+
+    # FFT-accelerated gradients exist for 1 and 2 dimensions only; 3 and more use Barnes-Hut
+    method = "fft" if n_components <= 2 else "bh"
+    embedding = TSNE(n_components=n_components, negative_gradient_method=method, random_state=0,
+                     n_jobs=torch.get_num_threads()).fit(flat(train_split.images))
+    return (np.asarray(embedding), np.asarray(embedding.transform(flat(test_split.images)))), dict(test_bce=None)
+
+
+def fit_subset(split, name, max_fit=MAX_FIT):
+    """The training images a method is fitted on: all of them for PCA, else at most max_fit, a fixed random
+    subset (UMAP and t-SNE grow faster than linearly with the number of points)."""
+    from .data import subset
+    return split if name == "pca" else subset(split, max_fit, seed=0)
+
+
+def run_baseline(name, train_split, test_split, n_components, max_fit=MAX_FIT):
+    """One baseline's numbers: test_bce (None where the method has no decoder), explained_variance (PCA), the
+    recognition numbers of conae.evaluate.recognition (k-NN against the codes of the images it was fitted on),
+    n_fit (how many training images it was fitted on, with fit_subset saying how they were chosen) and the
+    seconds it took."""
+    start = time.perf_counter()
+    fitted_on = fit_subset(train_split, name, max_fit)
+    (train_codes, test_codes), numbers = {"pca": pca_codes, "umap": umap_codes, "tsne": tsne_codes}[name](
+        fitted_on, test_split, n_components)
+    rec = recognition(train_codes, fitted_on.labels.numpy(), test_codes, test_split.labels.numpy())
+    return dict(numbers, **rec, n_fit=len(fitted_on),
+                fit_subset=(f"a fixed random {len(fitted_on):,} of the {len(train_split):,} training images"
+                            if len(fitted_on) < len(train_split) else "all training images"),
+                seconds=time.perf_counter() - start)
+
+
+def run_baselines(names, train_split, test_split, n_components, max_fit=MAX_FIT, verbose=True):
+    """{name + "_baseline": run_baseline(...)} for each name, as metrics.json keeps them."""
+    results = {}
+    for name in names:
+        results[f"{name}_baseline"] = result = run_baseline(name, train_split, test_split, n_components, max_fit)
+        if verbose:
+            print(f"{NAMES[name]} baseline ({n_components} components, fitted on {result['n_fit']:,} images): "
+                  f"5-NN {result['knn_accuracy']['5']:.3f}, {result['seconds']:.1f} s")
+    return results
