@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
+from .data import flat, subset
 from .errors import UserError
 from .evaluate import recognition
 
@@ -27,11 +28,6 @@ def baseline_names(text):
         raise UserError(f"unknown baseline {unknown[0]!r}: choose from {', '.join(BASELINES)} (comma-separated), "
                         "or none")
     return names
-
-
-def flat(images):
-    """uint8 images [N, 28, 28] -> float32 rows [N, 784] in [0, 1], as PCA, UMAP and t-SNE take them."""
-    return images.reshape(len(images), -1).numpy().astype(np.float32) / 255
 
 
 def fit_pca(train_split, n_components):
@@ -79,7 +75,6 @@ def tsne_codes(train_split, test_split, n_components):
 def fit_subset(split, name, max_fit=MAX_FIT):
     """The training images a method is fitted on: all of them for PCA, else at most max_fit, a fixed random
     subset (UMAP and t-SNE grow faster than linearly with the number of points)."""
-    from .data import subset
     return split if name == "pca" else subset(split, max_fit, seed=0)
 
 

@@ -14,11 +14,12 @@ class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be used: not one, or not one for this run."""
 
 
-def training_state(optimizer, scheduler, generator, batches):
+def training_state(optimizer, scheduler, generator, batches, targets=None):
     """What a resume needs beyond the weights: Adam's moments, the schedule's position, the batch order
-    (conae.train.new_batches) and the random-number streams."""
+    (conae.train.new_batches), the random-number streams, and the neighbour layout where there is one."""
     return dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict() if scheduler else None,
-                generator=generator.get_state(), torch_rng=torch.get_rng_state(), batches=dict(batches))
+                generator=generator.get_state(), torch_rng=torch.get_rng_state(), batches=dict(batches),
+                targets=None if targets is None else targets.cpu())
 
 
 def restore_training_state(state, optimizer, scheduler, generator):

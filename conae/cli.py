@@ -1,5 +1,6 @@
 """Command line: python -m conae train [options]. See python -m conae train --help."""
 import argparse
+import json
 import math
 import os
 import signal
@@ -12,10 +13,13 @@ from .analysis import sweep
 from .config import PRESETS, config_from_dict, make_config
 from .data import DATASETS, load_data, subset
 from .report import collect_metrics, make_figures, save_figure, save_run, write_json
-from .baselines import baseline_names
+from .baselines import BASELINES, baseline_names
+from .compare import compare, comparison_table, plot_tradeoff
 from .checkpoint import CheckpointError, read_checkpoint, save_codes
 from .errors import UserError
 from .evaluate import split_codes
+from .neighbours import check as check_neighbours
+from .recognise import as_json, load_reference, plot_recognition, recognise_files, summary_line
 from .train import TrainingDiverged, TrainingInterrupted, describe, fit
 from .viz import plot_sweep
 
@@ -55,20 +59,43 @@ def baselines_list(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def names_of(allowed):
+    def parse(text):
+        names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+        unknown = [n for n in names if n not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"{unknown[0] if unknown else text!r} is not one of {', '.join(allowed)}")
+        return names
+    return parse
+
+
+def seeds_list(text):
+    try:
+        return tuple(dict.fromkeys(int(s) for s in text.split(",")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers") from None
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m conae", description=(
         "Convolutional autoencoder that squeezes handwritten characters into a 3-number code."))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = argparse.ArgumentParser(add_help=False)  # the flags train and sweep share
-    common.add_argument("--dataset", choices=DATASETS,
-                        help="character set (default: mnist); its files go under DATA_ROOT/FOLDER/raw as "
-                             "torchvision lays them out, else it is downloaded; the offline sample is MNIST only")
-    common.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (or FashionMNIST/raw/..., ...; "
-                                            "default: data)")
+    data_flags = argparse.ArgumentParser(add_help=False)  # where the images come from: every training command
+    data_flags.add_argument("--dataset", choices=DATASETS,
+                            help="character set (default: mnist); its files go under DATA_ROOT/FOLDER/raw as "
+                                 "torchvision lays them out, else it is downloaded; the offline sample is MNIST only")
+    data_flags.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (or FashionMNIST/raw/..., "
+                                                "...; default: data)")
+    data_flags.add_argument("--train-subset", type=positive(int),
+                            help="train on this many random training images (default: the preset's; all for "
+                                 "default)")
+    data_flags.add_argument("--no-download", action="store_true", help="never try to download the dataset")
+    data_flags.add_argument("--no-fallback", action="store_true",
+                            help="fail instead of using the offline 5k MNIST sample when a split is missing")
+    common = argparse.ArgumentParser(add_help=False, parents=[data_flags])  # train and sweep: the recipe too
     common.add_argument("--preset", choices=PRESETS,
-                        help="default (the default): conae's fast recipe; seed: the original notebook's recipe")
-    common.add_argument("--train-subset", type=positive(int),
-                        help="train on this many random training images (default: the preset's; all for default)")
+                        help="default (the default): conae's fast recipe; seed: the original notebook's recipe; "
+                             "neighbours: the default plus a term that keeps pixel-space neighbours close in the code")
     common.add_argument("--steps", type=positive(int),
                         help="training budget in optimizer steps (default: the preset's, 3,555 for default)")
     common.add_argument("--epochs", type=positive(int),
@@ -79,9 +106,6 @@ def build_parser():
     common.add_argument("--precision", choices=("auto", "fp32", "bf16"),
                         help="auto (the default): bfloat16 autocast where the device does it fast (a CPU with AMX, "
                              "a CUDA GPU), else fp32")
-    common.add_argument("--no-download", action="store_true", help="never try to download the dataset")
-    common.add_argument("--no-fallback", action="store_true",
-                        help="fail instead of using the offline 5k MNIST sample when a split is missing")
 
     train = commands.add_parser("train", parents=[common],
                                 help="train a model and write model.pt, metrics.json and figures",
@@ -103,6 +127,34 @@ def build_parser():
     code_sizes.add_argument("--embedding-dims", type=dims_list, default=[1, 2, 3, 4, 8, 16],
                             help="comma-separated code sizes (default: 1,2,3,4,8,16)")
     code_sizes.add_argument("--out", default=None, help="output folder (default: runs/sweep)")
+
+    many = commands.add_parser("compare", parents=[data_flags],
+                               help="train presets over several seeds beside the PCA, UMAP and t-SNE baselines",
+                               description="Train every preset x seed on the same data, compute the baselines once, "
+                                           "and write comparison.json and tradeoff.png into --out. Finished runs "
+                                           "are kept in --out/runs/, so an interrupted compare continues.")
+    many.add_argument("--presets", type=names_of(PRESETS), default=("default", "neighbours"),
+                      help="comma-separated presets (default: default,neighbours)")
+    many.add_argument("--seeds", type=seeds_list, default=(0, 1, 2), help="comma-separated seeds (default: 0,1,2)")
+    many.add_argument("--baselines", type=baselines_list, default=BASELINES,
+                      help="comma-separated baselines (default: pca,umap,tsne)")
+    many.add_argument("--steps", type=positive(int),
+                      help="training budget of every preset in optimizer steps (default: each preset's own)")
+    many.add_argument("--out", default=None, help="output folder (default: runs/compare)")
+
+    own = commands.add_parser("recognise", help="recognise characters in your own image files with a trained model",
+                              description="Prepare each image as MNIST was made (grey, white ink on black, cropped to "
+                                          "the ink, longer side 20 pixels, centred by mass in 28x28), encode it, and "
+                                          "let its k nearest training codes vote. PNG or JPEG, any size, grey or "
+                                          "colour, dark ink on light paper or the reverse.")
+    own.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    own.add_argument("--model", required=True, help="a model.pt written by `conae train` (e.g. runs/default/model.pt)")
+    own.add_argument("--k", type=positive(int), default=5, help="training codes that vote (default: 5)")
+    own.add_argument("--json", action="store_true",
+                     help='print a JSON list: [{"path", "label", "class", "votes", "runner_up", "bce"}, ...]')
+    own.add_argument("--out", default=None,
+                     help="write one figure per image into this folder: the input, the prepared 28x28, its "
+                          "reconstruction and its nearest training images")
     return parser
 
 
@@ -127,7 +179,7 @@ def resumed_config(args, checkpoint):
 
 
 def out_dir(args):
-    default = "sweep" if args.command == "sweep" else args.preset or "default"
+    default = args.command if args.command in ("sweep", "compare") else args.preset or "default"
     return Path(args.out or Path("runs") / default)
 
 
@@ -155,6 +207,7 @@ def train_command(args):
     checkpoint = out / "model.pt"
     cfg = with_data_flags(resumed_config(args, checkpoint), args) if args.resume else config_from_flags(args)
     train_split, test_split = load_splits(cfg)
+    check_neighbours(cfg, len(train_split))  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     model, history, snapshots = fit(cfg, train_split, test_split, checkpoint=checkpoint, resume=args.resume)
     after = time.perf_counter()
@@ -166,6 +219,23 @@ def train_command(args):
     print(f"test BCE {metrics['test_bce']:.4f}, {knn}, {metrics['train_seconds']:.1f} s training "
           f"({metrics['images_per_second']:.0f} images/s), {metrics['seconds_after_training']:.1f} s after it; "
           f"wrote {out}/")
+
+
+def compare_command(args):
+    out = out_dir(args)
+    check_writable(out)
+    configs = {name: with_data_flags(make_config(name, dataset=args.dataset, train_subset=args.train_subset,
+                                                 steps=args.steps), args)
+               for name in args.presets}
+    train_split, test_split = load_splits(next(iter(configs.values())))
+    for cfg in configs.values():
+        check_neighbours(cfg, len(train_split))  # before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    comparison = compare(configs, args.seeds, train_split, test_split, out, args.baselines)
+    write_json(out / "comparison.json", comparison)
+    save_figure(out / "tradeoff.png", plot_tradeoff(comparison))
+    print(comparison_table(comparison))
+    print(f"wrote {out}/comparison.json and {out}/tradeoff.png")
 
 
 def sweep_command(args):
@@ -185,6 +255,34 @@ def sweep_command(args):
     print(f"wrote {out}/sweep.json and {out}/code_size.png")
 
 
+def recognise_command(args):
+    """Prints a line (or a JSON entry) per good file and an error line per bad one; 1 if any file was bad."""
+    out = Path(args.out) if args.out else None
+    if out:
+        check_writable(out)
+    reference = load_reference(args.model)
+    results, errors = recognise_files(args.images, reference, args.k)
+    if out and results:
+        out.mkdir(parents=True, exist_ok=True)
+        names = set()
+        for result in results:
+            name = Path(result["path"]).stem
+            while name in names:  # the same file name from two folders
+                name += "_"
+            names.add(name)
+            save_figure(out / f"{name}.png", plot_recognition([result], reference))
+    if args.json:
+        print(json.dumps([as_json(r) for r in results], indent=2))
+    else:
+        for result in results:
+            print(summary_line(result, reference))
+        if out and results:
+            print(f"wrote {len(results)} figure{'s' * (len(results) > 1)} into {out}/")
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -197,14 +295,22 @@ def main(argv=None):
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        (sweep_command if args.command == "sweep" else train_command)(args)
+        commands = {"train": train_command, "sweep": sweep_command, "compare": compare_command,
+                    "recognise": recognise_command}
+        if commands[args.command](args):
+            return 1
     except (UserError, TrainingDiverged, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
         saved = e.saved if isinstance(e, TrainingInterrupted) and args.command == "train" else None
-        out = out_dir(args)
-        if args.command == "sweep":
+        out = out_dir(args) if args.command != "recognise" else None
+        if args.command == "recognise":
+            kept = "nothing more was written"
+        elif args.command == "compare":
+            kept = (f"the finished runs are kept in {out}/runs/; the same command continues from them (and from "
+                    "the last point of the run it was in)")
+        elif args.command == "sweep":
             kept = f"the code sizes finished before it keep their {out}/dim-N/model.pt; no sweep.json was written"
         else:
             kept = (f"{out}/model.pt keeps {describe(saved)}; continue with: python -m conae train --out {out} --resume"

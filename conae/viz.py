@@ -29,7 +29,7 @@ def _mosaic(ax, rows, row_names, col_names=None, pad=2):
         side.set_visible(False)
 
 
-def _class_legend(fig, classes, palette):
+def class_legend(fig, classes, palette):
     """A legend of the class colours at the figure's right edge; returns the figure width it leaves free."""
     columns = 1 if len(classes) <= 13 else 2
     handles = [plt.Line2D([], [], marker="o", ls="", color=palette[i], label=name) for i, name in enumerate(classes)]
@@ -62,7 +62,7 @@ def plot_loss(history):
     ax.plot(epochs, [h["train_bce"] for h in history], "o-", ms=3, label="train BCE")
     ax.plot(epochs, [h["test_bce"] for h in history], "s-", ms=3, label="test BCE")
     if any(h["train_loss"] != h["train_bce"] for h in history):
-        ax.plot(epochs, [h["train_loss"] for h in history], ":", label="train loss (BCE + L2 penalty)")
+        ax.plot(epochs, [h["train_loss"] for h in history], ":", label="train loss (the whole objective: BCE + penalty or neighbour term)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("binary cross-entropy per pixel")
     ax.set_title("Training curve")
@@ -72,14 +72,14 @@ def plot_loss(history):
     return fig
 
 
-def scatter_points(model, split, max_points):
+def scatter_points(model, split, max_points, with_index=False):
     """(codes, labels) of split, at most max_points of them: a readable scatter; the subsample is fixed so the
-    figure is stable."""
+    figure is stable. with_index: also the indices of those images in split."""
     codes, labels = encode(model, split.images), split.labels.numpy()
+    keep = np.arange(len(codes))
     if len(codes) > max_points:
-        keep = np.random.default_rng(0).choice(len(codes), max_points, replace=False)
-        codes, labels = codes[keep], labels[keep]
-    return codes, labels
+        keep = np.sort(np.random.default_rng(0).choice(len(codes), max_points, replace=False))
+    return (codes[keep], labels[keep], keep) if with_index else (codes[keep], labels[keep])
 
 
 def plot_latent(model, split, max_points=5000):
@@ -106,7 +106,7 @@ def plot_latent(model, split, max_points=5000):
         ax.set_ylabel("z2")
         ax.set_zlabel("z3")
         ax.set_title("3-D code")
-    free = _class_legend(fig, split.classes, palette)
+    free = class_legend(fig, split.classes, palette)
     fig.suptitle(f"Latent space of {len(codes):,} test images ({codes.shape[1] if dims > 1 else 1}-D code)")
     fig.tight_layout(rect=(0, 0, free, 1))
     return fig
@@ -207,7 +207,7 @@ def _planes(dim):
     return [(0, 1), (0, 2), (1, 2)] if dim >= 3 else [(0, 1)]
 
 
-def plot_decoder_map(model, split, n=12):
+def plot_decoder_map(model, split, n=12, title="Decoder map: what each point of code space decodes to"):
     """The decoder over code space: a regular n x n grid over each plane of two code dimensions through the
     mean code (the rest held at the mean), spanning the 1st to 99th percentile of split's codes."""
     codes = encode(model, split.images)
@@ -230,7 +230,7 @@ def plot_decoder_map(model, split, n=12):
         ax.set_xlabel(f"z{a + 1}")
         ax.set_ylabel(f"z{b + 1}")
         ax.set_title(f"z{a + 1} x z{b + 1}" + (", the rest at the mean" if codes.shape[1] > 2 else ""))
-    fig.suptitle("Decoder map: what each point of code space decodes to")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -268,7 +268,7 @@ def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25,
         ax.set_ylabel("z2")
         ax.set_zlabel("z3")
         ax.set_title(f"elevation {elev}, azimuth {azim}")
-    free = _class_legend(fig, split.classes, palette)
+    free = class_legend(fig, split.classes, palette)
     fig.suptitle(f"The 3-D code of {len(codes):,} test images from four angles")
     fig.tight_layout(rect=(0, 0, free, 1))
     return fig

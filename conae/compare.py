@@ -1,0 +1,142 @@
+"""Presets over many seeds, beside the baselines: `python -m conae compare` and its trade-off figure.
+
+Every preset x seed is trained on the same data and scored on the same test set; the baselines (PCA, UMAP,
+t-SNE with as many components as the code has numbers) are computed once. Each finished run is kept in
+OUT/runs/PRESET-seed-N/ (its model.pt and result.json), so an interrupted compare continues where it stopped.
+"""
+import json
+import statistics
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from .baselines import BASELINES, NAMES, run_baseline
+from .evaluate import recognition, split_codes
+from .neighbours import check as check_neighbours
+from .report import write_json
+from .train import fit
+from .viz import class_colors, class_legend, scatter_points
+
+def headline(result):
+    """The numbers comparison.json keeps of a run or a baseline: test BCE, 1-NN and 5-NN, linear probe."""
+    return dict(test_bce=result["test_bce"], knn_accuracy={k: result["knn_accuracy"][k] for k in ("1", "5")},
+                linear_probe_accuracy=result["linear_probe_accuracy"])
+
+
+def run_one(cfg, train_split, test_split, folder, verbose=True):
+    """Trains (or resumes, or reads back) one preset x seed; returns its comparison.json entry."""
+    done = folder / "result.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    checkpoint = folder / "model.pt"
+    model, history, _ = fit(cfg, train_split, test_split, verbose=verbose, checkpoint=checkpoint,
+                            resume=checkpoint.is_file())
+    train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
+    rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks=(1, 5))
+    result = dict(seed=cfg.seed, **headline(dict(rec, test_bce=test_bce)),
+                  train_seconds=sum(h["seconds"] for h in history))  # the neighbour layout included
+    write_json(done, result)
+    return result
+
+
+def median_of(runs):
+    """The median of each number over runs."""
+    return dict(test_bce=statistics.median(r["test_bce"] for r in runs),
+                knn_accuracy={k: statistics.median(r["knn_accuracy"][k] for r in runs) for k in ("1", "5")},
+                linear_probe_accuracy=statistics.median(r["linear_probe_accuracy"] for r in runs),
+                train_seconds=statistics.median(r["train_seconds"] for r in runs))
+
+
+def compare(configs, seeds, train_split, test_split, out_dir, baselines=BASELINES, verbose=True):
+    """configs: {preset name: Config}; trains every preset x seed into out_dir/runs/, computes the baselines once
+    (out_dir/baselines.json, kept too), and returns the comparison.json dict."""
+    out = Path(out_dir)
+    for cfg in configs.values():
+        check_neighbours(cfg, len(train_split))
+    runs = []
+    for name, cfg in configs.items():
+        for seed in seeds:
+            if verbose:
+                print(f"{name}, seed {seed}:", flush=True)
+            result = run_one(replace(cfg, seed=seed), train_split, test_split, out / "runs" / f"{name}-seed-{seed}",
+                             verbose)
+            runs.append(dict(preset=name, **result))
+    saved = out / "baselines.json"
+    found = json.loads(saved.read_text()) if saved.is_file() else {}
+    size = next(iter(configs.values())).embedding_dim
+    for name in baselines:
+        if name not in found:
+            if verbose:
+                print(f"{NAMES[name]} baseline:", flush=True)
+            found[name] = headline(run_baseline(name, train_split, test_split, size))
+            write_json(saved, found)
+    return dict(dataset=next(iter(configs.values())).dataset, n_train=len(train_split), n_test=len(test_split),
+                train_source=train_split.source, test_source=test_split.source, runs=runs,
+                median={name: median_of([r for r in runs if r["preset"] == name]) for name in configs},
+                baselines={name: found[name] for name in baselines})
+
+
+def comparison_table(comparison):
+    """The medians per preset and the baselines as a Markdown table (notebook and README)."""
+    seeds = sorted({r["seed"] for r in comparison["runs"]})
+    lines = ["| method | test BCE | 1-NN | 5-NN | linear probe | training s |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, m in comparison["median"].items():
+        lines.append(f"| `{name}`, median of seeds {', '.join(map(str, seeds))} | {m['test_bce']:.4f} | "
+                     f"{m['knn_accuracy']['1']:.3f} | {m['knn_accuracy']['5']:.3f} | "
+                     f"{m['linear_probe_accuracy']:.3f} | {m['train_seconds']:.0f} |")
+    for name, b in comparison["baselines"].items():
+        bce = "-" if b["test_bce"] is None else f"{b['test_bce']:.4f}"
+        lines.append(f"| {NAMES[name]} | {bce} | {b['knn_accuracy']['1']:.3f} | {b['knn_accuracy']['5']:.3f} | "
+                     f"{b['linear_probe_accuracy']:.3f} | |")
+    return "\n".join(lines)
+
+
+def plot_tradeoff(comparison):
+    """Test BCE against 5-NN accuracy: every run (one colour per preset), the medians as large markers, the
+    baselines as points where they have a BCE, else as a horizontal line at their 5-NN."""
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    for i, (name, median) in enumerate(comparison["median"].items()):
+        mine = [r for r in comparison["runs"] if r["preset"] == name]
+        color = f"C{i}"
+        ax.scatter([r["test_bce"] for r in mine], [r["knn_accuracy"]["5"] for r in mine], color=color, s=30,
+                   alpha=0.6, label=f"{name}, each seed")
+        ax.scatter(median["test_bce"], median["knn_accuracy"]["5"], color=color, s=220, marker="*",
+                   edgecolors="black", zorder=3, label=f"{name}, median of {len(mine)}")
+    styles = iter(["--", "-.", ":"])
+    for j, (name, b) in enumerate(comparison["baselines"].items()):
+        color = f"C{len(comparison['median']) + j}"
+        if b["test_bce"] is None:
+            ax.axhline(b["knn_accuracy"]["5"], color=color, ls=next(styles),
+                       label=f"{NAMES[name]} (no decoder), 5-NN {b['knn_accuracy']['5']:.3f}")
+        else:
+            ax.scatter(b["test_bce"], b["knn_accuracy"]["5"], color=color, marker="s", s=60,
+                       label=f"{NAMES[name]}, {b['test_bce']:.3f} / {b['knn_accuracy']['5']:.3f}")
+    ax.set_xlabel("test BCE per pixel (lower: better reconstructions)")
+    ax.set_ylabel("5-NN test accuracy (higher: a code that recognises)")
+    ax.set_title(f"Reconstruction against recognition, 3-number codes ({comparison['n_train']:,} training images)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_codes_side_by_side(models, split, max_points=3000, view=(25, -60)):
+    """The 3-D codes of split's images under each model ({name: model}), side by side, coloured by class."""
+    fig = plt.figure(figsize=(5.5 * len(models) + 1.5, 5.2))
+    palette = class_colors(len(split.classes))
+    for i, (name, model) in enumerate(models.items()):
+        codes, labels = scatter_points(model, split, max_points)
+        ax = fig.add_subplot(1, len(models), i + 1, projection="3d")
+        ax.scatter(*codes[:, :3].T, c=palette[labels], s=3, alpha=0.8, linewidths=0)
+        ax.view_init(*view)
+        ax.set_xlabel("z1")
+        ax.set_ylabel("z2")
+        ax.set_zlabel("z3")
+        ax.set_title(name)
+    free = class_legend(fig, split.classes, palette)
+    fig.suptitle(f"The same {len(codes):,} test images in each 3-number code")
+    fig.tight_layout(rect=(0, 0, free, 1))
+    return fig

@@ -1,0 +1,236 @@
+"""Recognise your own characters: an image of any size, grey or colour, dark ink on light paper or the reverse,
+prepared the way MNIST was made, encoded, and voted on by its k nearest training codes.
+
+MNIST's recipe (LeCun et al.): white ink on black; the character's bounding box scaled so that its longer side
+is 20 pixels, keeping the aspect ratio (anti-aliased, hence grey levels); placed in a 28x28 field so that its
+centre of mass is at the centre. On an image that is already an MNIST digit every step is the identity.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+from sklearn.neighbors import NearestNeighbors
+
+from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from .analysis import decode
+from .errors import UserError
+from .evaluate import encode
+
+BOX = 20          # the longer side of the character, in pixels
+FIELD = 28        # the image
+MIN_CONTRAST = 8  # grey levels (of 255) between paper and the darkest ink below which an image counts as blank
+FAINT = 192       # ink whose strongest pixel is below this is stretched to full contrast
+CLEAR = 0.1       # clear ink: at least this fraction of the strongest; its box is scaled to BOX
+
+
+class ImageError(UserError):
+    """A file that cannot be recognised: not an image, or one with no ink."""
+
+
+@dataclass
+class Reference:
+    """What a vote needs: the model, the codes, labels and images of its training set, and the class names."""
+    model: torch.nn.Module
+    train_codes: np.ndarray   # [N, D]
+    train_labels: np.ndarray  # [N]
+    train_images: torch.Tensor  # uint8 [N, 28, 28]
+    classes: tuple
+    test_bce: float = None    # the model's mean test BCE, to read a single image's BCE against
+
+    def __post_init__(self):
+        self.index = NearestNeighbors().fit(self.train_codes)
+
+
+def reference_from_model(model, train_split, train_codes=None, test_bce=None):
+    """A Reference for a model in memory (the notebook's), from its training split."""
+    codes = encode(model, train_split.images) if train_codes is None else train_codes
+    return Reference(model.eval(), codes, train_split.labels.numpy(), train_split.images, tuple(train_split.classes),
+                     test_bce)
+
+
+def load_reference(path):
+    """A Reference from a model.pt written by `conae train` (which saves the training codes in it)."""
+    ckpt = read_checkpoint(path)
+    codes = ckpt.get("codes")
+    if not codes:
+        raise CheckpointError(f"{path} holds no training codes (it was written before conae saved them, or by "
+                              f"another command): train a new one with python -m conae train")
+    model, _, history, _ = load_checkpoint(path)
+    model = model.to(memory_format=torch.channels_last)  # as in training, so codes match the saved ones bitwise
+    return Reference(model, codes["train_codes"].numpy(), codes["train_labels"].numpy(), codes["train_images"],
+                     tuple(codes["classes"]), history[-1]["test_bce"] if history else None)
+
+
+def read_image(path):
+    """The image at path as a PIL image; ImageError if it is not one."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path} is a folder, not an image") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise ImageError(f"{path} is not an image PIL can read ({str(e).splitlines()[0][:80]})") from None
+
+
+def grey_levels(image):
+    """A PIL image -> float array of grey levels in [0, 255]. Transparent pixels become paper: the background
+    is made the opposite of the strokes' shade (drawing programs often save dark strokes on transparency)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), np.float64) / 255
+        grey = np.asarray(rgba.convert("L"), np.float64)
+        strokes = grey[alpha > 0.5]
+        paper = 255.0 if not len(strokes) or strokes.mean() < 128 else 0.0
+        return alpha * grey + (1 - alpha) * paper
+    return np.asarray(image.convert("L"), np.float64)
+
+
+def prepare(image, name="image"):
+    """A PIL image -> uint8 tensor [28, 28] prepared as MNIST was: white ink on black, cropped to the ink,
+    the longer side scaled to 20 pixels, centred by its centre of mass. ImageError if it has no ink."""
+    grey = grey_levels(image)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    paper = np.median(border)
+    if paper > 127:  # light paper: make the ink the bright part, as in MNIST
+        grey, border, paper = 255 - grey, 255 - border, 255 - paper
+    noise = 6 * 1.4826 * np.median(np.abs(border - paper))  # 6 robust standard deviations: no speck of paper is ink
+    ink = np.clip(grey - paper - noise, 0, None)
+    if ink.max() < MIN_CONTRAST:
+        raise ImageError(f"{name} has no ink: it is blank (or its strokes are as light as the paper)")
+    if ink.max() < FAINT:  # faint ink (a photo, a pencil) gets MNIST's full contrast; strong ink stays as it is
+        ink *= 255 / ink.max()
+    # MNIST scaled the box of the sharp black-and-white NIST originals to 20 pixels: here, the box of the clear ink
+    # (at least a tenth of the strongest). The crop adds the halo around it (anti-aliasing, blur) but no specks
+    # further away. An MNIST digit (whose clear ink spans 20 pixels in 9,996 of 10,000) is left as it is.
+    rows, cols = np.nonzero(ink >= CLEAR * ink.max())
+    long_side = max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+    halo = -(-long_side // 10)
+    window = ink[max(rows.min() - halo, 0):rows.max() + halo + 1, max(cols.min() - halo, 0):cols.max() + halo + 1]
+    rows, cols = np.nonzero(window)
+    crop = window[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    scale = min(BOX / long_side, FIELD / max(crop.shape))  # the halo must still fit the field
+    if scale != 1:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        crop = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
+        crop = np.clip(crop, 0, 255)
+    field = np.zeros((FIELD, FIELD))
+    mass = crop.sum()
+    centre_y = (crop.sum(1) * np.arange(crop.shape[0])).sum() / mass
+    centre_x = (crop.sum(0) * np.arange(crop.shape[1])).sum() / mass
+    top = int(np.clip(round(FIELD / 2 - centre_y), 0, FIELD - crop.shape[0]))
+    left = int(np.clip(round(FIELD / 2 - centre_x), 0, FIELD - crop.shape[1]))
+    field[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
+    return torch.from_numpy(np.round(field).astype(np.uint8))
+
+
+def recognise(images, reference, k=5):
+    """For each prepared uint8 image [28, 28] (see prepare): the class its k nearest training codes vote for
+    (ties to the smallest label, as in conae.evaluate), the vote share, the runner-up, the reconstruction BCE,
+    and what a figure of it needs (reconstruction, nearest training images)."""
+    images = torch.stack(list(images))
+    codes = encode(reference.model, images)  # the very path evaluate takes, so an MNIST digit gets its vote
+    reconstructions = decode(reference.model, codes)
+    bces = F.binary_cross_entropy(reconstructions, images.float() / 255, reduction="none").mean(dim=(1, 2))
+    neighbours = reference.index.kneighbors(codes, n_neighbors=min(k, len(reference.train_codes)),
+                                            return_distance=False)
+    results = []
+    for i, nearest in enumerate(neighbours):
+        votes = np.bincount(reference.train_labels[nearest], minlength=len(reference.classes))
+        ranked = np.argsort(-votes, kind="stable")  # most votes first; among equals the smallest label
+        winner, second = int(ranked[0]), int(ranked[1]) if len(ranked) > 1 else None
+        results.append(dict(
+            label=reference.classes[winner], **{"class": winner}, votes=float(votes[winner] / len(nearest)),
+            runner_up=(dict(label=reference.classes[second], votes=float(votes[second] / len(nearest)))
+                       if second is not None and votes[second] else None),
+            bce=float(bces[i]), code=codes[i].tolist(),
+            reconstruction=reconstructions[i], nearest=nearest))
+    return results
+
+
+def recognise_images(images, reference, k=5, names=None):
+    """recognise() for PIL images of any kind, each prepared first; each result also carries "path" (its name),
+    "input" (its grey levels) and "prepared". ImageError for an image with no ink."""
+    names = names or [f"image {i + 1}" for i in range(len(images))]
+    return with_inputs(images, [prepare(image, name) for image, name in zip(images, names)], names, reference, k)
+
+
+def with_inputs(images, prepared, names, reference, k):
+    results = recognise(prepared, reference, k)
+    for result, image, ready, name in zip(results, images, prepared, names):
+        result.update(path=name, input=grey_levels(image), prepared=ready)
+    return results
+
+
+def recognise_files(paths, reference, k=5):
+    """(results, errors) for image files: recognise_images' dicts, "path" the file's, and an ImageError for
+    each file that could not be recognised (not an image, or no ink); the good files are recognised all the same."""
+    good, errors = [], []
+    for path in paths:
+        try:
+            image = read_image(path)
+            good.append((str(path), image, prepare(image, str(path))))
+        except ImageError as e:
+            errors.append(e)
+    if not good:
+        return [], errors
+    names, images, prepared = zip(*good)
+    return with_inputs(images, prepared, names, reference, k), errors
+
+
+def drawn_on_paper(digit, seed=0, size=(240, 180)):
+    """A 28x28 uint8 digit as a person might have drawn and photographed it, to try recognise() without images of
+    your own: six times larger, off-centre on a bigger page, dark ink on light, slightly grey paper (PIL, RGB)."""
+    rng = np.random.default_rng(seed)
+    big = Image.fromarray(np.asarray(digit, np.uint8)).resize((168, 168), Image.Resampling.BILINEAR)
+    page = Image.new("L", size, 0)
+    page.paste(big, (int(rng.integers(0, size[0] - 168)), int(rng.integers(0, size[1] - 168))))
+    ink = np.asarray(page, np.float64) / 255
+    paper = 235 - 20 * ink - ink * 170 + rng.normal(0, 2, ink.shape)  # light paper, dark ink, a little noise
+    return Image.fromarray(np.stack([paper, paper * 0.97, paper * 0.9], axis=2).clip(0, 255).astype(np.uint8))
+
+
+def summary_line(result, reference):
+    """One line for a recognised file."""
+    runner = (f"runner-up {result['runner_up']['label']} ({result['runner_up']['votes']:.0%})"
+              if result["runner_up"] else "no runner-up")
+    usual = f" (the test set's mean: {reference.test_bce:.3f})" if reference.test_bce is not None else ""
+    return (f"{result.get('path', 'image')}: {result['label']} ({result['votes']:.0%} of the votes; {runner}), "
+            f"reconstruction BCE {result['bce']:.3f}{usual}")
+
+
+def as_json(result):
+    """The fields `recognise --json` prints for a result."""
+    keys = ("path", "label", "class", "votes", "runner_up", "bce")
+    return {key: result.get(key) for key in keys}
+
+
+def plot_recognition(results, reference):
+    """One row per result: the input, the prepared 28x28, its reconstruction and its nearest training images,
+    titled with the vote."""
+    k = max(len(r["nearest"]) for r in results)
+    fig, axes = plt.subplots(len(results), 3 + k, figsize=(1.9 * (3 + k), 2.5 * len(results)), squeeze=False,
+                             gridspec_kw=dict(width_ratios=[1.6, 1, 1] + [1] * k))
+    for row, result in zip(axes, results):
+        runner = f", runner-up {result['runner_up']['label']}" if result["runner_up"] else ""
+        verdict = (f"{Path(result['path']).name}\nvoted {result['label']} ({result['votes']:.0%} of "
+                   f"{len(result['nearest'])}{runner})")
+        panels = [(result["input"], verdict, "gray"), (result["prepared"].numpy(), "prepared 28x28", "gray_r"),
+                  (result["reconstruction"].numpy(), f"reconstruction\nBCE {result['bce']:.3f}", "gray_r")]
+        panels += [(reference.train_images[j].numpy(), f"neighbour {n + 1}: "
+                    f"{reference.classes[reference.train_labels[j]]}", "gray_r") for n, j in enumerate(result["nearest"])]
+        for ax in row:
+            ax.axis("off")
+        for ax, (image, title, cmap) in zip(row, panels):
+            ax.imshow(image, cmap=cmap, vmin=0, vmax=255 if image.max() > 1 else 1)
+            ax.set_title(title, fontsize=9)
+    fig.suptitle("Recognising characters drawn elsewhere: prepared as MNIST was, then voted on by the nearest "
+                 "training codes")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,144 @@
+"""The explorer in a real browser: JupyterLab on 127.0.0.1, driven by headless Chromium through Playwright.
+
+Debian's chromium package provides the browser (Playwright's own browser download is not used). Where
+Chromium or Playwright is missing, the test skips and says why; .ci/run installs Chromium where it can.
+"""
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from tests.conftest import REPO
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"]
+EXPLORER_NOTEBOOK = '''\
+from conae.data import load_data
+from conae.explore import explore
+from conae.model import ConvAE
+from tests.conftest import write_split
+write_split("data", "train", 60, seed=1, gz=True)
+write_split("data", "t10k", 40, seed=2, gz=True)
+train, test = load_data("data", download=False)
+explorer = explore(ConvAE(3), train, test)
+print(f"z1 from {explorer.sliders[0].min:.4f} to {explorer.sliders[0].max:.4f}")
+explorer'''
+
+
+def chromium():
+    """The path of a Chromium (Debian's chromium package), or skip saying why."""
+    path = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+    if path is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium chromium-driver)")
+    pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """(base URL with token, notebook folder) of a JupyterLab server on 127.0.0.1, stopped afterwards."""
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    server = subprocess.Popen([sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+                               f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+                               "--ServerApp.port_retries=0", "--allow-root", "--LabApp.news_url=",
+                               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                               "--LabApp.extension_manager=readonly"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start: {server.stderr.read()[-2000:]}")
+                time.sleep(0.5)
+        yield base, token, root
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def wait_for_idle_kernel(base, token, timeout=60):
+    """Waits until the notebook's kernel is started, connected to the page, and idle."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as response:
+            kernels = json.loads(response.read())
+        if kernels and all(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
+            time.sleep(1)  # the page's own connection settles just after the server's
+            return
+        time.sleep(0.5)
+    pytest.fail("the notebook's kernel did not start")
+
+
+def test_moving_a_slider_redraws_the_decoded_character_in_jupyterlab(jupyterlab, tmp_path):
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    base, token, root = jupyterlab
+    nbformat.write(new_notebook(cells=[new_code_cell(EXPLORER_NOTEBOOK)],
+                                metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                         "language": "python"}}), root / "explorer.ipynb")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab/tree/explorer.ipynb?token={token}")
+            cell = page.locator(".jp-Notebook .jp-Cell").first
+            cell.wait_for(timeout=60_000)
+            wait_for_idle_kernel(base, token)  # a cell run before the kernel is connected is dropped
+            cell.locator(".jp-InputArea-editor").click()
+            page.keyboard.press("Shift+Enter")  # run the cell: the explorer appears below it
+            decoded = page.locator("img.conae-decoded")
+            try:
+                decoded.wait_for(timeout=120_000)
+            except Exception:
+                page.screenshot(path=str(tmp_path / "failed.png"))
+                outputs = page.locator(".jp-OutputArea").all_inner_texts()
+                raise AssertionError(f"no explorer appeared; the cell's output: {outputs} "
+                                     f"(screenshot: {tmp_path / 'failed.png'})") from None
+            page.wait_for_function("document.querySelector('img.conae-decoded').naturalWidth > 0", timeout=30_000)
+            before_src, before = decoded.get_attribute("src"), decoded.screenshot()
+
+            printed = page.locator(".jp-OutputArea-output pre").filter(has_text="z1 from").inner_text()
+            low, high = map(float, printed.split("z1 from ")[1].split()[::2])
+            readout = page.locator(".conae-z1 .widget-readout")
+            value = float(readout.inner_text().replace("\u2212", "-"))  # the readout writes a true minus sign
+            readout.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type(f"{low if value > (low + high) / 2 else high:.4f}")  # the far end of the range
+            page.keyboard.press("Enter")
+            page.wait_for_function(f"document.querySelector('img.conae-decoded').src !== {before_src!r}",
+                                   timeout=30_000)
+            page.wait_for_function("document.querySelector('img.conae-decoded').complete", timeout=30_000)
+            after = decoded.screenshot()
+            assert after != before, "the decoded image did not change when z1 moved"
+            assert float(readout.inner_text().replace("\u2212", "-")) != value
+        finally:
+            browser.close()
