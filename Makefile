@@ -1,12 +1,13 @@
 # make run:        set up .venv from the lock, execute ConAE.ipynb headless, extract its figures into outputs/
 # make test:       set up .venv from the lock, run the test suite
 # make notebooks:  run the notebook once per data set available offline, into runs/notebooks/
+# make reproduce:  re-execute the committed notebook and compare its numbers with outputs/metrics.json
 # make lock:       resolve requirements-lock.txt again from pyproject.toml (after changing a dependency)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test notebooks lock setup clean
+.PHONY: run test notebooks reproduce lock setup clean
 
 run: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace ConAE.ipynb
@@ -18,13 +19,17 @@ test: setup
 notebooks: setup
 	$(BIN)/python run_notebooks.py
 
+reproduce: setup
+	$(BIN)/python -m pytest -q tests/test_reproduce.py
+
 setup: $(VENV)/.installed
 
-# every package at the version and hash the lock names; then conae itself, editable, with no further packages
+# every package at the version and hash the lock names; then conae itself, editable, built with the locked
+# setuptools and no further packages
 $(VENV)/.installed: requirements-lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --require-hashes -r requirements-lock.txt
-	$(BIN)/python -m pip install --no-deps -e .
+	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
 	touch $@
 
 lock:

@@ -58,7 +58,7 @@ def pca_codes(train_split, test_split, n_components):
 def umap_codes(train_split, test_split, n_components):
     import umap  # imported here: it compiles with numba on first use, which a plain run need not wait for
 
-    fitted = umap.UMAP(n_components=n_components, random_state=0).fit(flat(train_split.images))
+    fitted = umap.UMAP(n_components=n_components, random_state=0, n_jobs=1).fit(flat(train_split.images))
     return (fitted.embedding_, fitted.transform(flat(test_split.images))), dict(test_bce=None)
 
 

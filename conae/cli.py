@@ -1,4 +1,4 @@
-"""Command line: python -m conae train [options]. See python -m conae train --help."""
+"""Command line: conae (or python -m conae) train | sweep | compare | recognise [options]; each has --help."""
 import argparse
 import json
 import math
@@ -10,16 +10,16 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from .analysis import sweep
+from .baselines import BASELINES, baseline_names
+from .checkpoint import CheckpointError, read_checkpoint, save_codes
+from .compare import compare, comparison_table, plot_tradeoff
 from .config import PRESETS, config_from_dict, make_config
 from .data import DATASETS, load_data, subset
-from .report import collect_metrics, make_figures, save_figure, save_run, write_json
-from .baselines import BASELINES, baseline_names
-from .compare import compare, comparison_table, plot_tradeoff
-from .checkpoint import CheckpointError, read_checkpoint, save_codes
 from .errors import UserError
 from .evaluate import split_codes
 from .neighbours import check as check_neighbours
 from .recognise import as_json, load_reference, plot_recognition, recognise_files, summary_line
+from .report import collect_metrics, make_figures, save_figure, save_run, write_json
 from .train import TrainingDiverged, TrainingInterrupted, describe, fit
 from .viz import plot_sweep
 
@@ -77,7 +77,8 @@ def seeds_list(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m conae", description=(
+    prog = "conae" if Path(sys.argv[0]).name == "conae" else "python -m conae"  # the console command, or -m
+    parser = argparse.ArgumentParser(prog=prog, description=(
         "Convolutional autoencoder that squeezes handwritten characters into a 3-number code."))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_flags = argparse.ArgumentParser(add_help=False)  # where the images come from: every training command
@@ -214,7 +215,7 @@ def train_command(args):
     codes = split_codes(model, train_split, test_split)
     save_codes(checkpoint, train_split, codes[0])  # so that `conae recognise` needs no data set
     metrics = collect_metrics(cfg, train_split, test_split, model, history, codes, args.baselines)
-    save_run(out, metrics, make_figures(model, train_split, test_split, history, snapshots, metrics), after)
+    save_run(out, metrics, make_figures(model, train_split, test_split, history, snapshots, metrics, codes[1]), after)
     knn = ", ".join(f"{k}-NN {acc:.3f}" for k, acc in metrics["knn_accuracy"].items())
     print(f"test BCE {metrics['test_bce']:.4f}, {knn}, {metrics['train_seconds']:.1f} s training "
           f"({metrics['images_per_second']:.0f} images/s), {metrics['seconds_after_training']:.1f} s after it; "

@@ -25,13 +25,18 @@ class Config:
     optimizer: str = "adamw"     # "adamw": decoupled weight decay; "adam": weight decay as an L2 gradient term
     weight_decay: float = 0.1    # AdamW's decoupled decay (lifts 5-NN from 0.71 to 0.75; see README, Training recipe)
     l2_penalty: float = 0.0      # adds l2_penalty * sum(p.norm(2)) over all parameters to the loss
-    shift: int = 0               # the encoder sees each image moved by up to this many pixels, the decoder must
-                                 # rebuild it unmoved (0 = off)
+    # augmentation: the encoder sees each image moved at random, the decoder must rebuild it unmoved
+    shift: int = 0               # by up to this many pixels (0 = off)
+    rotate: float = 0.0          # turned by up to this many degrees
+    zoom: float = 0.0            # scaled by up to this fraction
+    clean_pass: bool = False     # encode the clean images too, rebuild those, and pull both codes to the layout
     # the neighbour objective (conae.neighbours): weight * mean squared distance from each code to its image's
     # point in a standardised UMAP layout of the training images (0 = the plain reconstruction objective)
     neighbours: float = 0.0
+    neighbours_decay: float = 0.0  # the weight falls linearly by this fraction of itself over the run
     n_neighbors: int = 15        # UMAP's neighbours per image
     min_dist: float = 0.1        # UMAP's minimum distance between laid-out points
+    layout_pca: int = 0          # UMAP measures pixel distances in the first this many principal components (0: all)
     layout_max: int = 10_000     # UMAP is fitted on at most this many training images (a fixed random subset)
     # run
     seed: int = 0
@@ -48,7 +53,8 @@ PRESETS = {
                  weight_decay=1e-4, l2_penalty=0.0005, shift=0, precision="fp32"),
     # the default recipe plus the neighbour objective: a code that recognises (see README, "A code that keeps
     # neighbours")
-    "neighbours": dict(neighbours=1.0, shift=2),
+    "neighbours": dict(neighbours=1.0, neighbours_decay=0.85, min_dist=0.5, layout_pca=50, shift=2, rotate=6.0,
+                       zoom=0.05, steps=6000),
 }
 
 
@@ -65,7 +71,7 @@ def config_from_dict(stored):
 def check(name, value):
     """Raises ConfigError unless value is a sensible setting for name (settings not listed pass)."""
     counts = {"steps": 1, "epochs": 1, "batch_size": 1, "embedding_dim": 1, "train_subset": 0, "n_neighbors": 2,
-              "layout_max": 2, "shift": 0}
+              "layout_max": 2, "layout_pca": 0, "shift": 0}
     choices = {"precision": ("auto", "fp32", "bf16"), "schedule": ("onecycle", "constant"),
                "optimizer": ("adamw", "adam")}
     if name in counts and (isinstance(value, bool) or not isinstance(value, int) or value < counts[name]):

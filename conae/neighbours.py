@@ -3,17 +3,26 @@ that image's point in a UMAP layout of the training images, so that images that 
 stay close in code space, while the decoder still rebuilds every image from its code.
 
 UMAP (McInnes, Healy and Melville 2018) lays the training images out in as many dimensions as the code has
-numbers from their fuzzy k-nearest-neighbour graph in pixel space; the layout is standardised (zero mean, unit
-variance) so that its scale does not depend on the data set. Only training images build it; test images are
-only encoded. The term is weight * mean squared distance between code and layout point (see README, "A code
-that keeps neighbours", for the candidates measured: the UMAP cross-entropy over the graph, as in parametric
-UMAP, and this target, with and without shifted inputs).
+numbers from their fuzzy k-nearest-neighbour graph; the pixel distances are measured in the images' first 50
+principal components (cfg.layout_pca), which keep the main directions of variation and drop pixel noise. The
+layout is standardised (centred, one scale for all dimensions) so that its size does not depend on the data
+set. Only training images build it; test images are only encoded.
+
+The term is weight * the mean squared distance between code and layout point; the weight falls linearly over
+the run (cfg.neighbours_decay), so that the layout shapes the code early and the reconstructions refine it
+late. The preset also shows the encoder each image slightly moved (shifted, turned, scaled), so that the code
+of a new image lands among its neighbours' codes. README, "A code that keeps neighbours", has what was measured
+to choose this: the UMAP cross-entropy over the graph as in parametric UMAP, layouts with other settings, and
+other weights and augmentations.
 """
 import time
+import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
 
 from .data import flat
 from .errors import UserError
@@ -34,16 +43,27 @@ def layout(cfg, train_split, verbose=True):
     """(targets, seconds): the standardised UMAP layout of the training images as float32 [N, D], and the seconds
     it took. With more than cfg.layout_max images, UMAP is fitted on a fixed random subset of that many and the
     other images' rows are NaN (they get no neighbour term: the reconstruction still trains on them)."""
+    start = time.perf_counter()
     import umap  # imported here: a plain run need not wait for numba
 
-    start = time.perf_counter()
     n = len(train_split)
     fitted = np.arange(n)
     if n > cfg.layout_max:
         fitted = np.sort(np.random.default_rng(cfg.seed).choice(n, cfg.layout_max, replace=False))
-    points = umap.UMAP(n_components=cfg.embedding_dim, n_neighbors=cfg.n_neighbors, min_dist=cfg.min_dist,
-                       random_state=cfg.seed).fit_transform(flat(train_split.images[fitted]))
-    points = (points - points.mean(axis=0)) / points.std()
+    pixels = flat(train_split.images[fitted])
+    if cfg.layout_pca and cfg.layout_pca < min(pixels.shape):
+        # pixel distances within the main directions of variation, without the noise of the rest
+        pixels = PCA(cfg.layout_pca, random_state=cfg.seed).fit_transform(pixels)
+    # exact nearest neighbours (a few seconds for 10,000 images): UMAP's own approximate search would first spend
+    # about half a minute compiling itself with numba
+    distances, neighbours = NearestNeighbors(n_neighbors=cfg.n_neighbors).fit(pixels).kneighbors(pixels)
+    with warnings.catch_warnings():  # "transform will be unavailable": the layout never places new images
+        warnings.simplefilter("ignore", UserWarning)
+        points = umap.UMAP(n_components=cfg.embedding_dim, n_neighbors=cfg.n_neighbors, min_dist=cfg.min_dist,
+                           random_state=cfg.seed, n_jobs=1,
+                           precomputed_knn=(neighbours, distances.astype(np.float32), None)).fit_transform(pixels)
+    points = points - points.mean(axis=0)
+    points /= points.std()  # one scale for all dimensions: the layout's shape is kept
     targets = np.full((n, cfg.embedding_dim), np.nan, np.float32)
     targets[fitted] = points
     seconds = time.perf_counter() - start

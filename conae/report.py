@@ -48,23 +48,24 @@ def collect_metrics(cfg, train_split, test_split, model, history, codes=None, ba
     )
 
 
-def make_figures(model, train_split, test_split, history, snapshots, metrics):
-    """Every figure of a run, by the name its PNG gets (the notebook's figure cells use the same names)."""
+def make_figures(model, train_split, test_split, history, snapshots, metrics, test_codes=None):
+    """Every figure of a run, by the name its PNG gets (the notebook's figure cells use the same names);
+    test_codes: the test images' codes, where the caller has them."""
     rec = metrics["recognition"]
     pca_bce = metrics.get("pca_baseline", {}).get("test_bce")
     figures = {
         "samples": lambda: viz.plot_samples(train_split),
         "training_curve": lambda: viz.plot_loss(history),
         "training_progress": lambda: viz.plot_progress(test_split, snapshots, history),
-        "latent_space": lambda: viz.plot_latent(model, test_split),
+        "latent_space": lambda: viz.plot_latent(model, test_split, codes=test_codes),
         "reconstructions": lambda: viz.plot_reconstructions(model, test_split),
         "knn_curve": lambda: viz.plot_knn_curve(rec, baselines_of(metrics)),
         "confusion_matrix": lambda: viz.plot_confusion(rec, test_split.classes),
         "pca_comparison": lambda: viz.plot_pca_comparison(model, train_split, test_split, metrics["test_bce"],
                                                           pca_bce),
-        "decoder_map": lambda: viz.plot_decoder_map(model, test_split),
+        "decoder_map": lambda: viz.plot_decoder_map(model, test_split, codes=test_codes),
         "interpolations": lambda: viz.plot_interpolations(model, test_split),
-        "latent_views": lambda: viz.plot_latent_views(model, test_split),
+        "latent_views": lambda: viz.plot_latent_views(model, test_split, codes=test_codes),
     }
     if model.embedding_dim < 3:
         del figures["latent_views"]  # it draws three code dimensions

@@ -78,6 +78,28 @@ def random_shift(x, max_shift, generator):
     return padded[torch.arange(n, device=x.device)[:, None, None], 0, rows, cols].unsqueeze(1)
 
 
+def random_turn(x, degrees, zoom, generator):
+    """Turns each image by its own random angle in [-degrees, degrees] and scales it by a random factor in
+    [1 - zoom, 1 + zoom] about its centre (bilinear, zero-filled)."""
+    n = len(x)
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(degrees)
+    scale = 1 + (torch.rand(n, generator=generator) * 2 - 1) * zoom
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1] = torch.cos(angle) / scale, -torch.sin(angle) / scale
+    theta[:, 1, 0], theta[:, 1, 1] = torch.sin(angle) / scale, torch.cos(angle) / scale
+    grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+
+def moved(x, cfg, generator):
+    """The images as the encoder sees them: shifted, turned and scaled at random as cfg says (x itself if not)."""
+    if cfg.shift:
+        x = random_shift(x, cfg.shift, generator)
+    if cfg.rotate or cfg.zoom:
+        x = random_turn(x, cfg.rotate, cfg.zoom, generator)
+    return x
+
+
 # --- the budget: how many steps, and where the history records a point ---
 
 def steps_per_epoch(n_train, batch_size):
@@ -102,9 +124,10 @@ def record_points(total, every):
 
 
 def new_batches():
-    """Where a run is in its pass over the training images: the current random order, how far into it, and how
-    many images it has trained on. fit() checkpoints it, so a resumed run takes the very same batches."""
-    return dict(order=torch.zeros(0, dtype=torch.int64), position=0, images_seen=0)
+    """Where a run is in its pass over the training images: the current random order, how far into it, how
+    many images it has trained on and how many steps it has taken. fit() checkpoints it, so a resumed run takes
+    the very same batches."""
+    return dict(order=torch.zeros(0, dtype=torch.int64), position=0, images_seen=0, step=0)
 
 
 def next_batch(batches, n_train, batch_size, generator):
@@ -114,6 +137,7 @@ def next_batch(batches, n_train, batch_size, generator):
     start = batches["position"]
     batches["position"] = min(start + batch_size, n_train)
     batches["images_seen"] += batches["position"] - start
+    batches["step"] += 1
     return batches["order"][start:batches["position"]]
 
 
@@ -121,18 +145,25 @@ def train(model, optimizer, scheduler, images, cfg, generator, batches, steps, p
     """steps optimizer steps over images (float [N, 1, 28, 28] on the device); returns (mean loss, mean BCE).
 
     The loss is the per-pixel BCE of the reconstructions, plus cfg.l2_penalty * sum of the weights' norms,
-    plus cfg.neighbours * the neighbour term towards targets (conae.neighbours), where those are set."""
+    plus a weight * the neighbour term towards targets (conae.neighbours), where those are set: the weight
+    falls linearly from cfg.neighbours at the first step by cfg.neighbours_decay of itself at the last."""
     model.train()
     total_loss = total_bce = 0.0
     seen = 0
+    total_steps = budget(cfg, len(images))[0]
     for _ in range(steps):
+        weight = cfg.neighbours * (1 - cfg.neighbours_decay * batches["step"] / total_steps)
         batch = next_batch(batches, len(images), cfg.batch_size, generator)
         x = images[batch]
-        seen_by_encoder = channels_last(random_shift(x, cfg.shift, generator) if cfg.shift else x)
+        seen_by_encoder = channels_last(moved(x, cfg, generator))  # moved in NCHW, where it is fastest
         x = channels_last(x)  # indexing returns a plain NCHW tensor
         with autocast(x.device, precision):
-            codes = model.encode(seen_by_encoder)
-            out = model.decode(codes)
+            if cfg.clean_pass:  # the clean images and their moved copies in one pass; the clean ones are rebuilt
+                codes = model.encode(torch.cat([x, seen_by_encoder]))
+                out, batch = model.decode(codes[:len(x)]), torch.cat([batch, batch])
+            else:
+                codes = model.encode(seen_by_encoder)
+                out = model.decode(codes)
         out = out.float()  # the loss in float32: bfloat16 cannot tell 0.999 from 1
         if not torch.isfinite(out).all():  # binary_cross_entropy would fail on NaN with a puzzling message
             raise TrainingDiverged("the reconstructions became NaN")
@@ -141,7 +172,7 @@ def train(model, optimizer, scheduler, images, cfg, generator, batches, steps, p
         if cfg.l2_penalty:
             loss = loss + cfg.l2_penalty * weight_norm_sum(model)
         if cfg.neighbours:
-            loss = loss + cfg.neighbours * neighbour_loss(codes.float(), targets[batch])
+            loss = loss + weight * neighbour_loss(codes.float(), targets[batch])
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise TrainingDiverged(f"the loss became {loss_value}")

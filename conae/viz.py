@@ -62,7 +62,7 @@ def plot_loss(history):
     ax.plot(epochs, [h["train_bce"] for h in history], "o-", ms=3, label="train BCE")
     ax.plot(epochs, [h["test_bce"] for h in history], "s-", ms=3, label="test BCE")
     if any(h["train_loss"] != h["train_bce"] for h in history):
-        ax.plot(epochs, [h["train_loss"] for h in history], ":", label="train loss (the whole objective: BCE + penalty or neighbour term)")
+        ax.plot(epochs, [h["train_loss"] for h in history], ":", label="train loss (BCE + extra terms)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("binary cross-entropy per pixel")
     ax.set_title("Training curve")
@@ -72,19 +72,20 @@ def plot_loss(history):
     return fig
 
 
-def scatter_points(model, split, max_points, with_index=False):
+def scatter_points(model, split, max_points, with_index=False, codes=None):
     """(codes, labels) of split, at most max_points of them: a readable scatter; the subsample is fixed so the
-    figure is stable. with_index: also the indices of those images in split."""
-    codes, labels = encode(model, split.images), split.labels.numpy()
+    figure is stable. with_index: also the indices of those images in split. codes: split's codes, if known."""
+    codes, labels = encode(model, split.images) if codes is None else codes, split.labels.numpy()
     keep = np.arange(len(codes))
     if len(codes) > max_points:
         keep = np.sort(np.random.default_rng(0).choice(len(codes), max_points, replace=False))
     return (codes[keep], labels[keep], keep) if with_index else (codes[keep], labels[keep])
 
 
-def plot_latent(model, split, max_points=5000):
-    """The codes of split coloured by class: each 2-D projection of the first three dimensions, and 3-D."""
-    codes, labels = scatter_points(model, split, max_points)
+def plot_latent(model, split, max_points=5000, codes=None):
+    """The codes of split coloured by class: each 2-D projection of the first three dimensions, and 3-D (codes:
+    split's codes, if known)."""
+    codes, labels = scatter_points(model, split, max_points, codes=codes)
     dims = min(codes.shape[1], 3)
     if dims == 1:
         codes = np.column_stack([codes[:, 0], labels + np.random.default_rng(0).uniform(-0.3, 0.3, len(labels))])
@@ -207,10 +208,10 @@ def _planes(dim):
     return [(0, 1), (0, 2), (1, 2)] if dim >= 3 else [(0, 1)]
 
 
-def plot_decoder_map(model, split, n=12, title="Decoder map: what each point of code space decodes to"):
+def plot_decoder_map(model, split, n=12, title="Decoder map: what each point of code space decodes to", codes=None):
     """The decoder over code space: a regular n x n grid over each plane of two code dimensions through the
     mean code (the rest held at the mean), spanning the 1st to 99th percentile of split's codes."""
-    codes = encode(model, split.images)
+    codes = encode(model, split.images) if codes is None else codes
     if codes.shape[1] == 1:  # a single dimension: one strip
         strip = analysis.interpolation(np.percentile(codes, 1, axis=0), np.percentile(codes, 99, axis=0), n)
         fig, ax = plt.subplots(figsize=(n * 0.8 + 1, 1.8))
@@ -254,9 +255,10 @@ def plot_interpolations(model, split, n_pairs=5, steps=11):
     return fig
 
 
-def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25, -150)), max_points=5000):
+def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25, -150)), max_points=5000,
+                      codes=None):
     """The 3-D scatter of split's codes (first three dimensions) seen from several angles (elevation, azimuth)."""
-    codes, labels = scatter_points(model, split, max_points)
+    codes, labels = scatter_points(model, split, max_points, codes=codes)
     codes = codes[:, :3]
     palette = class_colors(len(split.classes))
     fig = plt.figure(figsize=(11, 9.5))

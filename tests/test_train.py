@@ -1,11 +1,12 @@
 import dataclasses
 
+import pytest
 import torch
 
+from conae.checkpoint import load_checkpoint, save_checkpoint
 from conae.config import make_config
 from conae.data import load_data
-from conae.checkpoint import load_checkpoint, save_checkpoint
-from conae.train import build, fit, random_shift
+from conae.train import build, fit, random_shift, random_turn
 
 
 def tiny_config(**overrides):
@@ -68,3 +69,15 @@ def test_default_decays_weights_decoupled_and_the_seed_preset_as_the_original():
     seed = build(make_config("seed"), 100, cpu)[1]
     assert type(default) is torch.optim.AdamW and default.defaults["weight_decay"] == 0.1
     assert type(seed) is torch.optim.Adam and seed.defaults["weight_decay"] == 1e-4
+
+
+def test_random_turn_turns_and_scales_about_the_centre():
+    x = torch.zeros(32, 1, 28, 28)
+    x[:, :, 12:16, 4:24] = 1  # a horizontal bar through the centre
+    same = random_turn(x, 0, 0, torch.Generator().manual_seed(0))
+    assert torch.allclose(same, x, atol=1e-6)  # no angle, no zoom: nothing moves
+    turned = random_turn(x, 30, 0.1, torch.Generator().manual_seed(0))
+    assert not torch.allclose(turned, x, atol=0.1)
+    rows = (turned[:, 0] > 0.5).float().sum(dim=2).nonzero()[:, 1]
+    assert rows.float().mean().item() == pytest.approx(13.5, abs=0.6)  # still centred
+    assert (turned[:, 0, :12].sum() + turned[:, 0, 16:].sum()) > 0  # tilted out of its rows

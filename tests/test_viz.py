@@ -26,7 +26,7 @@ def test_loss_curve_has_both_splits():
     fig = viz.plot_loss(history)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == \
-        ["train BCE", "test BCE", "train loss (BCE + L2 penalty)"]
+        ["train BCE", "test BCE", "train loss (BCE + extra terms)"]
     assert ax.get_xlabel() == "epoch" and "cross-entropy" in ax.get_ylabel() and ax.get_title()
     assert list(ax.lines[1].get_ydata()) == [h["test_bce"] for h in history]
     plt.close(fig)
