@@ -29,7 +29,6 @@ class Config:
     shift: int = 0               # by up to this many pixels (0 = off)
     rotate: float = 0.0          # turned by up to this many degrees
     zoom: float = 0.0            # scaled by up to this fraction
-    clean_pass: bool = False     # encode the clean images too, rebuild those, and pull both codes to the layout
     # the neighbour objective (conae.neighbours): weight * mean squared distance from each code to its image's
     # point in a standardised UMAP layout of the training images (0 = the plain reconstruction objective)
     neighbours: float = 0.0

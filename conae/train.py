@@ -158,12 +158,8 @@ def train(model, optimizer, scheduler, images, cfg, generator, batches, steps, p
         seen_by_encoder = channels_last(moved(x, cfg, generator))  # moved in NCHW, where it is fastest
         x = channels_last(x)  # indexing returns a plain NCHW tensor
         with autocast(x.device, precision):
-            if cfg.clean_pass:  # the clean images and their moved copies in one pass; the clean ones are rebuilt
-                codes = model.encode(torch.cat([x, seen_by_encoder]))
-                out, batch = model.decode(codes[:len(x)]), torch.cat([batch, batch])
-            else:
-                codes = model.encode(seen_by_encoder)
-                out = model.decode(codes)
+            codes = model.encode(seen_by_encoder)
+            out = model.decode(codes)
         out = out.float()  # the loss in float32: bfloat16 cannot tell 0.999 from 1
         if not torch.isfinite(out).all():  # binary_cross_entropy would fail on NaN with a puzzling message
             raise TrainingDiverged("the reconstructions became NaN")
