@@ -12,8 +12,8 @@ The term is weight * the mean squared distance between code and layout point; th
 the run (cfg.neighbours_decay), so that the layout shapes the code early and the reconstructions refine it
 late. The preset also shows the encoder each image slightly moved (shifted, turned, scaled), so that the code
 of a new image lands among its neighbours' codes. README, "A code that keeps neighbours", has what was measured
-to choose this: the UMAP cross-entropy over the graph as in parametric UMAP, layouts with other settings, and
-other weights and augmentations.
+to choose this: layouts with other settings (raw pixels, more neighbours, t-SNE), a constant weight, no or
+stronger moves, and a shorter budget.
 """
 import time
 import warnings
