@@ -1,6 +1,13 @@
 """The environment a run was made in, recorded in metrics.json so that a reader can explain a difference in
-numbers: package versions, CPU, threads, device, and the git commit of the code."""
+numbers: package versions, the CPU down to its family, model and stepping, the instruction set torch dispatches
+to, the math libraries torch was built with, threads, device (with the GPU and its CUDA and cuDNN), and the git
+commit of the code.
+
+A CPU's name does not pin down its floating point: "AMD EPYC" covers generations with and without AVX-512, and
+torch's kernels (and oneDNN's) differ between them. `float_differences` says which of the parts that decide the
+floats differ between two records."""
 import platform
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -9,6 +16,9 @@ import torch
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn")
 NEIGHBOUR_PACKAGES = ("umap-learn", "openTSNE")  # recorded where a run used them
+# the parts of a record that decide the floats a run computes: equal parts, equal code, equal numbers
+FLOAT_PARTS = ("packages", "platform", "cpu", "cpu_id", "cpu_capability", "math_libraries", "threads", "device",
+               "gpu")
 
 
 def version(package):
@@ -18,21 +28,65 @@ def version(package):
         return None
 
 
+def cpuinfo():
+    """The first processor's fields of /proc/cpuinfo (Linux), else {}."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def sysctl(name):
+    try:
+        return subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def cpu_model():
     """The CPU's marketing name ("AMD EPYC 7B13", "Apple M2"...), or the architecture where none is found."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if platform.system() == "Darwin":
-        try:
-            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
-                                  timeout=5).stdout.strip() or platform.machine()
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return platform.processor() or platform.machine()
+    name = cpuinfo().get("model name")
+    if not name and platform.system() == "Darwin":
+        name = sysctl("machdep.cpu.brand_string")
+    return name or platform.processor() or platform.machine()
+
+
+def cpu_id():
+    """Vendor, family, model and stepping of the CPU where the OS gives them (Linux, macOS), else None: the name
+    alone covers several generations."""
+    info = cpuinfo()
+    if info:
+        ident = dict(vendor=info.get("vendor_id") or info.get("CPU implementer"),
+                     family=info.get("cpu family") or info.get("CPU architecture"),
+                     model=info.get("model") or info.get("CPU part"),
+                     stepping=info.get("stepping") or info.get("CPU revision"))
+    elif platform.system() == "Darwin":
+        ident = dict(vendor=sysctl("machdep.cpu.vendor"), family=sysctl("machdep.cpu.family") or sysctl("hw.cpufamily"),
+                     model=sysctl("machdep.cpu.model"), stepping=sysctl("machdep.cpu.stepping"))
+    else:
+        ident = {}
+    return ident if any(ident.values()) else None
+
+
+def math_libraries(config=None):
+    """The oneDNN and MKL versions torch was built with (from torch.__config__.show()); None where absent."""
+    config = torch.__config__.show() if config is None else config
+    onednn = re.search(r"(?:MKL-DNN|oneDNN) v(\S+)", config)
+    mkl = re.search(r"Math Kernel Library Version ([\d.]+)", config)
+    return {"oneDNN": onednn and onednn.group(1), "MKL": mkl and mkl.group(1)}
+
+
+def gpu(device):
+    """The GPU's name and the CUDA and cuDNN versions a CUDA run used; None on other devices."""
+    if str(device).split(":")[0] != "cuda":
+        return None
+    return dict(name=torch.cuda.get_device_name(torch.device(device)), cuda=torch.version.cuda,
+                cudnn=torch.backends.cudnn.version())
 
 
 def git_commit():
@@ -50,14 +104,47 @@ def git_commit():
     return commit, changed
 
 
+def code_differs_from(commit):
+    """True when the conae package imported here differs from its state at commit, False when it is the same,
+    None when that cannot be told (no git, no checkout, or the commit is not in this clone)."""
+    here = Path(__file__).resolve().parent
+    if not commit:
+        return None
+    try:
+        done = subprocess.run(["git", "-C", str(here), "diff", "--quiet", commit, "--", "."], capture_output=True,
+                              timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    untracked = subprocess.run(["git", "-C", str(here), "ls-files", "--others", "--exclude-standard", "--", "."],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    return {0: bool(untracked), 1: True}.get(done.returncode)
+
+
 def environment(device, neighbour_methods=False):
     """The dict metrics.json keeps under "environment"."""
     commit, changed = git_commit()
     packages = {p: version(p) for p in PACKAGES + (NEIGHBOUR_PACKAGES if neighbour_methods else ())}
     packages["torch"] = torch.__version__  # with its build: 2.14.1+cu130, 2.14.1+cpu...
     return dict(python=platform.python_version(), packages=packages,
-                platform=f"{platform.system()} {platform.machine()}", cpu=cpu_model(),
-                threads=torch.get_num_threads(), device=str(device), git_commit=commit, code_changed=changed)
+                platform=f"{platform.system()} {platform.machine()}", cpu=cpu_model(), cpu_id=cpu_id(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(), math_libraries=math_libraries(),
+                threads=torch.get_num_threads(), device=str(device), gpu=gpu(device), git_commit=commit,
+                code_changed=changed)
+
+
+def float_differences(recorded, current):
+    """The parts that decide floating point (FLOAT_PARTS) on which two environment records differ, each as
+    "part: recorded -> current"; [] when they agree on all of them. A part the recorded environment lacks (a
+    record from before it was kept) counts as a difference. Packages are compared for those recorded."""
+    differences = []
+    for part in FLOAT_PARTS:
+        before, now = recorded.get(part, "not recorded"), current.get(part)
+        if part == "packages" and isinstance(before, dict):
+            now = {name: (now or {}).get(name) for name in before}
+            before, now = ({k: v for k, v in d.items() if before[k] != now[k]} for d in (before, now))
+        if before != now:
+            differences.append(f"{part}: {before} -> {now}")
+    return differences
 
 
 def one_line(env):
@@ -65,5 +152,15 @@ def one_line(env):
     packages = ", ".join(f"{name} {v}" for name, v in env["packages"].items() if v)
     code = (f"conae at {env['git_commit'][:10]}{' with changes' if env['code_changed'] else ''}"
             if env["git_commit"] else "conae outside a git checkout")
-    return (f"Python {env['python']}, {packages}; {env['cpu']} ({env['platform']}), {env['threads']} threads, "
-            f"device {env['device']}; {code}")
+    cpu = env["cpu"]
+    if env.get("cpu_id"):
+        ident = env["cpu_id"]
+        cpu += f" [{ident.get('vendor')} family {ident.get('family')} model {ident.get('model')} " \
+               f"stepping {ident.get('stepping')}]"
+    if env.get("cpu_capability"):
+        cpu += f", {env['cpu_capability']} kernels"
+    libraries = ", ".join(f"{name} {v}" for name, v in (env.get("math_libraries") or {}).items() if v)
+    gpu_text = (f" ({env['gpu']['name']}, CUDA {env['gpu']['cuda']}, cuDNN {env['gpu']['cudnn']})"
+                if env.get("gpu") else "")
+    return (f"Python {env['python']}, {packages}{'; ' + libraries if libraries else ''}; {cpu} ({env['platform']}), "
+            f"{env['threads']} threads, device {env['device']}{gpu_text}; {code}")
