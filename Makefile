@@ -2,7 +2,7 @@
 # make test:       set up .venv from the lock, run the test suite
 # make notebooks:  run the notebook once per data set available offline, into runs/notebooks/
 # make reproduce:  re-execute the committed notebook and compare its numbers with outputs/metrics.json
-# make lock:       resolve requirements-lock.txt again from pyproject.toml (after changing a dependency)
+# make lock:       resolve requirements.txt again from pyproject.toml (after changing a dependency)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -26,16 +26,16 @@ setup: $(VENV)/.installed
 
 # every package at the version and hash the lock names; then conae itself, editable, built with the locked
 # setuptools and no further packages
-$(VENV)/.installed: requirements-lock.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --require-hashes -r requirements-lock.txt
+	$(BIN)/python -m pip install --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
 	touch $@
 
 lock:
 	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/python -m pip install -q uv
 	.lock-venv/bin/uv pip compile pyproject.toml --all-extras --universal --generate-hashes --python-version 3.10 \
-		-c constraints.txt -o requirements-lock.txt
+		-c constraints.txt -o requirements.txt
 	rm -rf .lock-venv
 
 clean:

@@ -15,7 +15,8 @@ from pathlib import Path
 import papermill
 
 import extract_images
-from conae.data import DATASETS, link_debian_files, raw_files
+from conae.data import DATASETS, raw_files
+from offline_data import link_debian_files
 
 REPO = Path(__file__).resolve().parent
 

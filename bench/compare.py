@@ -31,11 +31,13 @@ from torchvision import datasets, transforms
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from conae.config import make_config  # noqa: E402
-from conae.data import load_data, to_float, write_idx  # noqa: E402
+from conae.data import load_data, to_float  # noqa: E402
+from offline_data import write_idx  # noqa: E402
 from conae.environment import cpu_model  # noqa: E402
 from conae.evaluate import evaluate  # noqa: E402
 from conae.model import ConvAE  # noqa: E402
-from conae.train import build, channels_last, new_batches, pick_device, steps_per_epoch, train  # noqa: E402
+from conae.device import pick_device  # noqa: E402
+from conae.train import build, steps_per_epoch, train  # noqa: E402
 
 
 def reference_epochs(root, seed, epochs, subset_size):
@@ -61,14 +63,12 @@ def reference_epochs(root, seed, epochs, subset_size):
 
 def conae_epochs(cfg, train_split):
     """conae's training (the same build() and train() as fit()), one epoch per step, like reference_epochs."""
-    device = pick_device(cfg.device)
-    images = channels_last(to_float(train_split.images).to(device))
-    model, optimizer, scheduler, generator = build(cfg, len(images), device)
-    batches, per_epoch = new_batches(), steps_per_epoch(len(images), cfg.batch_size)
+    run = build(cfg, to_float(train_split.images), pick_device(cfg.device))
+    per_epoch = steps_per_epoch(len(run.images), cfg.batch_size)
     for _ in range(cfg.epochs):
         start = time.perf_counter()
-        train(model, optimizer, scheduler, images, cfg, generator, batches, per_epoch)
-        yield model, time.perf_counter() - start, len(images)
+        train(run, per_epoch)
+        yield run.model, time.perf_counter() - start, len(run.images)
 
 
 def write_torchvision_root(root, train_split, test_split):

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from conae.config import make_config  # noqa: E402
 from conae.environment import cpu_model  # noqa: E402
-from conae.train import build, channels_last, has_fast_bf16, new_batches, pick_device, resolve_precision, train  # noqa: E402
+from conae.device import has_fast_bf16, pick_device, resolve_precision  # noqa: E402
+from conae.train import build, train  # noqa: E402
 
 
 def main():
@@ -29,25 +30,23 @@ def main():
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     device = pick_device(args.device)
-    images = channels_last(torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(0)).to(device))
-    runs = {}
-    for precision in ("fp32", "bf16"):
+    images = torch.rand(5000, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    runs, rates = {}, {"fp32": [], "bf16": []}
+    for precision in rates:
         cfg = make_config("default", batch_size=args.batch_size, precision=precision, device=str(device))
-        model, optimizer, scheduler, generator = build(cfg, len(images), device)
-        runs[precision] = dict(cfg=cfg, model=model, optimizer=optimizer, generator=generator, batches=new_batches(),
-                               rates=[])
-        train(model, optimizer, None, images, cfg, generator, runs[precision]["batches"], 20, precision)  # warm-up
+        runs[precision] = build(cfg, images, device, precision)
+        runs[precision].scheduler = None  # a constant learning rate: only the speed is measured
+        train(runs[precision], 20)  # warm-up
     for _ in range(args.rounds):
         for precision, run in runs.items():
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            train(run["model"], run["optimizer"], None, images, run["cfg"], run["generator"], run["batches"],
-                  args.steps, precision)
+            train(run, args.steps)
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            run["rates"].append(args.steps * args.batch_size / (time.perf_counter() - start))
-    fp32, bf16 = (statistics.median(runs[p]["rates"]) for p in ("fp32", "bf16"))
+            rates[precision].append(args.steps * args.batch_size / (time.perf_counter() - start))
+    fp32, bf16 = (statistics.median(rates[p]) for p in ("fp32", "bf16"))
     print(f"device {device} ({cpu_model() if device.type == 'cpu' else torch.cuda.get_device_name(device)}), "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}, batch {args.batch_size}")
     print(f"fp32: {fp32:,.0f} images/s; bf16 autocast: {bf16:,.0f} images/s; bf16/fp32 {bf16 / fp32:.2f}x "

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
-from conae.data import link_debian_files  # noqa: E402
+from offline_data import link_debian_files  # noqa: E402
 from conae.environment import cpu_model  # noqa: E402
 
 

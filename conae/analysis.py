@@ -4,11 +4,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .baselines import run_baseline
+from .config import check_setting
 from .evaluate import recognition, split_codes
-from .train import fit, in_batches
+from .train import fit
 
 
 def plane_grid(codes, dims, n):
@@ -29,16 +29,12 @@ def interpolation(start, end, steps):
     return (1 - t) * start + t * end
 
 
-def decode(model, codes):
-    """float images [N, 28, 28] in [0, 1] decoded from codes [N, D] (numpy)."""
-    model.eval()
-    return in_batches(model.decode, torch.as_tensor(codes, dtype=torch.float32)).squeeze(1)
-
-
 def sweep(cfg, dims, train_split, test_split, out_dir=None, verbose=True):
     """Trains one model per code size in dims with cfg's recipe; one row per size: the autoencoder's and
     PCA's test BCE, k-NN (k = 1 and 5) and linear-probe accuracy, and the training seconds.
     With out_dir, each model is checkpointed in out_dir/dim-N/model.pt."""
+    for dim in dims:
+        check_setting("embedding_dim", dim)
     rows = []
     for dim in dims:
         if verbose:

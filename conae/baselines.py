@@ -11,6 +11,7 @@ from sklearn.decomposition import PCA
 from .data import flat, subset
 from .errors import UserError
 from .evaluate import recognition
+from .inference import bce_per_image
 
 BASELINES = ("pca", "umap", "tsne")
 NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
@@ -42,10 +43,9 @@ def pca_reconstruct(pca, images):
 
 
 def bce(reconstructions, images):
-    """Mean per-pixel binary cross-entropy of float reconstructions in (0, 1) against uint8 images."""
-    x = images.float() / 255
-    r = reconstructions.double()
-    return float(-(x * r.log() + (1 - x) * (1 - r).log()).mean())
+    """Mean per-pixel binary cross-entropy of float reconstructions in (0, 1) against uint8 images (in double
+    precision: PCA's clipped reconstructions reach 0.001)."""
+    return float(bce_per_image(reconstructions.double(), images.double() / 255).mean())
 
 
 def pca_codes(train_split, test_split, n_components):

@@ -14,20 +14,22 @@ class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be used: not one, or not one for this run."""
 
 
-def training_state(optimizer, scheduler, generator, batches, targets=None):
-    """What a resume needs beyond the weights: Adam's moments, the schedule's position, the batch order
-    (conae.train.new_batches), the random-number streams, and the neighbour layout where there is one."""
-    return dict(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict() if scheduler else None,
-                generator=generator.get_state(), torch_rng=torch.get_rng_state(), batches=dict(batches),
-                targets=None if targets is None else targets.cpu())
+def training_state(run):
+    """What a resume of a conae.train.Run needs beyond the weights: Adam's moments, the schedule's position, where
+    the run stands (its Progress: batch order, position, images seen, step), the random-number streams, and the
+    neighbour layout where there is one."""
+    return dict(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict() if run.scheduler else None,
+                generator=run.generator.get_state(), torch_rng=torch.get_rng_state(), batches=asdict(run.progress),
+                targets=None if run.targets is None else run.targets.cpu())
 
 
-def restore_training_state(state, optimizer, scheduler, generator):
-    """Puts a training_state back; returns its batch order."""
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler:
-        scheduler.load_state_dict(state["scheduler"])
-    generator.set_state(state["generator"])
+def restore_training_state(state, run):
+    """Puts a training_state back into run's optimizer, schedule and random numbers; returns where the run
+    stood, as the fields of a conae.train.Progress."""
+    run.optimizer.load_state_dict(state["optimizer"])
+    if run.scheduler:
+        run.scheduler.load_state_dict(state["scheduler"])
+    run.generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_rng"])
     return dict(state["batches"])
 

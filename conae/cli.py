@@ -13,11 +13,12 @@ from .analysis import sweep
 from .baselines import BASELINES, baseline_names
 from .checkpoint import CheckpointError, read_checkpoint, save_codes
 from .compare import compare, comparison_table, plot_tradeoff
-from .config import PRESETS, config_from_dict, make_config
+from .config import PRESETS, ConfigError, check_setting, config_from_dict, make_config
 from .data import DATASETS, load_data, subset
+from .device import PRECISIONS
 from .errors import UserError
 from .evaluate import split_codes
-from .neighbours import check as check_neighbours
+from .neighbours import check_enough_images
 from .recognise import as_json, load_reference, plot_recognition, recognise_files, summary_line
 from .report import collect_metrics, make_figures, save_figure, save_run, write_json
 from .train import TrainingDiverged, TrainingInterrupted, describe, fit
@@ -27,29 +28,15 @@ from .viz import plot_sweep
 RUN_FLAGS = ("dataset", "train_subset", "steps", "epochs", "batch_size", "lr", "embedding_dim", "seed", "precision")
 
 
-def positive(kind, most=None):
+def comma_list(kind):
+    """Parses "a,b,c" into a tuple of kind, in order, without repeats; what the values may be is
+    conae.config.check_setting's to say."""
     def parse(text):
         try:
-            value = kind(text)
+            return tuple(dict.fromkeys(kind(part.strip()) for part in text.split(",") if part.strip()))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0 or not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, got {text}")
-        if most is not None and value > most:
-            raise argparse.ArgumentTypeError(f"must be at most {most:g}, got {text}")
-        return value
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of {kind.__name__}s") from None
     return parse
-
-
-def dims_list(text):
-    try:
-        dims = [int(d) for d in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
-    if not dims or min(dims) < 1:
-        raise argparse.ArgumentTypeError(f"code sizes must be at least 1, got {text}")
-    return sorted(set(dims))
 
 
 def baselines_list(text):
@@ -59,21 +46,23 @@ def baselines_list(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def names_of(allowed):
-    def parse(text):
-        names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-        unknown = [n for n in names if n not in allowed]
-        if unknown or not names:
-            raise argparse.ArgumentTypeError(f"{unknown[0] if unknown else text!r} is not one of {', '.join(allowed)}")
-        return names
-    return parse
-
-
-def seeds_list(text):
-    try:
-        return tuple(dict.fromkeys(int(s) for s in text.split(",")))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of whole numbers") from None
+def check_flags(args):
+    """Every flag's value checked by the rule the notebook's settings go through (conae.config.check_setting);
+    ConfigError for the first bad one."""
+    single = ("preset", "dataset", "train_subset", "steps", "epochs", "batch_size", "lr", "embedding_dim", "seed",
+              "precision", "k")
+    for name in single:
+        if getattr(args, name, None) is not None:
+            check_setting(name, getattr(args, name))
+    for flag, name in (("presets", "preset"), ("embedding_dims", "embedding_dim")):
+        values = getattr(args, flag, None)
+        if values is not None and not values:
+            raise ConfigError(flag, f"{flag} is empty: give at least one")
+        for value in values or ():
+            try:
+                check_setting(name, value)
+            except ConfigError as e:
+                raise ConfigError(flag, str(e)) from None
 
 
 def build_parser():
@@ -82,30 +71,30 @@ def build_parser():
         "Convolutional autoencoder that squeezes handwritten characters into a 3-number code."))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_flags = argparse.ArgumentParser(add_help=False)  # where the images come from: every training command
-    data_flags.add_argument("--dataset", choices=DATASETS,
-                            help="character set (default: mnist); its files go under DATA_ROOT/FOLDER/raw as "
+    data_flags.add_argument("--dataset",
+                            help=f"character set: {', '.join(DATASETS)} (default: mnist); its files go under DATA_ROOT/FOLDER/raw as "
                                  "torchvision lays them out, else it is downloaded; the offline sample is MNIST only")
     data_flags.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (or FashionMNIST/raw/..., "
                                                 "...; default: data)")
-    data_flags.add_argument("--train-subset", type=positive(int),
+    data_flags.add_argument("--train-subset", type=int,
                             help="train on this many random training images (default: the preset's; all for "
                                  "default)")
     data_flags.add_argument("--no-download", action="store_true", help="never try to download the dataset")
     data_flags.add_argument("--no-fallback", action="store_true",
                             help="fail instead of using the offline 5k MNIST sample when a split is missing")
     common = argparse.ArgumentParser(add_help=False, parents=[data_flags])  # train and sweep: the recipe too
-    common.add_argument("--preset", choices=PRESETS,
-                        help="default (the default): conae's fast recipe; seed: the original notebook's recipe; "
+    common.add_argument("--preset",
+                        help="default (the default): conae's fast recipe; original: the original notebook's recipe; "
                              "neighbours: the default plus a term that keeps pixel-space neighbours close in the code")
-    common.add_argument("--steps", type=positive(int),
+    common.add_argument("--steps", type=int,
                         help="training budget in optimizer steps (default: the preset's, 3,555 for default)")
-    common.add_argument("--epochs", type=positive(int),
+    common.add_argument("--epochs", type=int,
                         help="train for this many passes over the training images instead (wins over --steps)")
-    common.add_argument("--batch-size", type=positive(int), help="batch size (preset's if not given)")
-    common.add_argument("--lr", type=positive(float, most=1e6), help="(peak) learning rate (preset's if not given)")
+    common.add_argument("--batch-size", type=int, help="batch size (preset's if not given)")
+    common.add_argument("--lr", type=float, help="(peak) learning rate (preset's if not given)")
     common.add_argument("--seed", type=int, help="random seed (default: 0)")
-    common.add_argument("--precision", choices=("auto", "fp32", "bf16"),
-                        help="auto (the default): bfloat16 autocast where the device does it fast (a CPU with AMX, "
+    common.add_argument("--precision",
+                        help=f"{', '.join(PRECISIONS)}; auto (the default): bfloat16 autocast where the device does it fast (a CPU with AMX, "
                              "a CUDA GPU), else fp32")
 
     train = commands.add_parser("train", parents=[common],
@@ -113,19 +102,19 @@ def build_parser():
                                 description="Train a ConvAE, then write model.pt, metrics.json and every "
                                             "figure as a PNG into --out.")
     train.add_argument("--out", default=None, help="output folder (default: runs/PRESET)")
-    train.add_argument("--embedding-dim", type=positive(int), help="size of the code (default: 3)")
+    train.add_argument("--embedding-dim", type=int, help="size of the code (default: 3)")
     train.add_argument("--baselines", type=baselines_list, default=("pca",),
                        help="comma-separated codes of the same size to compare with: pca, umap, tsne, or none "
                             "(default: pca; UMAP and t-SNE take a minute or two)")
     train.add_argument("--resume", action="store_true",
-                       help="continue the run in --out from its last completed epoch (model.pt is rewritten "
-                            "after every epoch; Ctrl-C or SIGTERM keeps it)")
+                       help="continue the run in --out from its last recorded point (model.pt is rewritten at "
+                            "every recorded point, at least 10 per run; Ctrl-C or SIGTERM keeps it)")
 
     code_sizes = commands.add_parser("sweep", parents=[common],
                                      help="train one model per code size and plot quality against it",
                                      description="Train one ConvAE per code size with the same recipe and data, "
                                                  "then write sweep.json, code_size.png and dim-N/model.pt into --out.")
-    code_sizes.add_argument("--embedding-dims", type=dims_list, default=[1, 2, 3, 4, 8, 16],
+    code_sizes.add_argument("--embedding-dims", type=comma_list(int), default=(1, 2, 3, 4, 8, 16),
                             help="comma-separated code sizes (default: 1,2,3,4,8,16)")
     code_sizes.add_argument("--out", default=None, help="output folder (default: runs/sweep)")
 
@@ -134,12 +123,12 @@ def build_parser():
                                description="Train every preset x seed on the same data, compute the baselines once, "
                                            "and write comparison.json and tradeoff.png into --out. Finished runs "
                                            "are kept in --out/runs/, so an interrupted compare continues.")
-    many.add_argument("--presets", type=names_of(PRESETS), default=("default", "neighbours"),
-                      help="comma-separated presets (default: default,neighbours)")
-    many.add_argument("--seeds", type=seeds_list, default=(0, 1, 2), help="comma-separated seeds (default: 0,1,2)")
+    many.add_argument("--presets", type=comma_list(str), default=("default", "neighbours"),
+                      help=f"comma-separated presets, of {', '.join(PRESETS)} (default: default,neighbours)")
+    many.add_argument("--seeds", type=comma_list(int), default=(0, 1, 2), help="comma-separated seeds (default: 0,1,2)")
     many.add_argument("--baselines", type=baselines_list, default=BASELINES,
                       help="comma-separated baselines (default: pca,umap,tsne)")
-    many.add_argument("--steps", type=positive(int),
+    many.add_argument("--steps", type=int,
                       help="training budget of every preset in optimizer steps (default: each preset's own)")
     many.add_argument("--out", default=None, help="output folder (default: runs/compare)")
 
@@ -150,12 +139,13 @@ def build_parser():
                                           "colour, dark ink on light paper or the reverse.")
     own.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     own.add_argument("--model", required=True, help="a model.pt written by `conae train` (e.g. runs/default/model.pt)")
-    own.add_argument("--k", type=positive(int), default=5, help="training codes that vote (default: 5)")
+    own.add_argument("--k", type=int, default=5, help="training codes that vote (default: 5)")
     own.add_argument("--json", action="store_true",
                      help='print a JSON list: [{"path", "label", "class", "votes", "runner_up", "bce"}, ...]')
     own.add_argument("--out", default=None,
                      help="write one figure per image into this folder: the input, the prepared 28x28, its "
                           "reconstruction and its nearest training images")
+    parser.command_parsers = dict(train=train, sweep=code_sizes, compare=many, recognise=own)
     return parser
 
 
@@ -208,7 +198,7 @@ def train_command(args):
     checkpoint = out / "model.pt"
     cfg = with_data_flags(resumed_config(args, checkpoint), args) if args.resume else config_from_flags(args)
     train_split, test_split = load_splits(cfg)
-    check_neighbours(cfg, len(train_split))  # before anything is written
+    check_enough_images(cfg, len(train_split))  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     model, history, snapshots = fit(cfg, train_split, test_split, checkpoint=checkpoint, resume=args.resume)
     after = time.perf_counter()
@@ -230,7 +220,7 @@ def compare_command(args):
                for name in args.presets}
     train_split, test_split = load_splits(next(iter(configs.values())))
     for cfg in configs.values():
-        check_neighbours(cfg, len(train_split))  # before anything is written
+        check_enough_images(cfg, len(train_split))  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     comparison = compare(configs, args.seeds, train_split, test_split, out, args.baselines)
     write_json(out / "comparison.json", comparison)
@@ -245,7 +235,7 @@ def sweep_command(args):
     cfg = config_from_flags(args)
     train_split, test_split = load_splits(cfg)
     out.mkdir(parents=True, exist_ok=True)
-    rows = sweep(cfg, args.embedding_dims, train_split, test_split, out_dir=out)
+    rows = sweep(cfg, sorted(args.embedding_dims), train_split, test_split, out_dir=out)
     write_json(out / "sweep.json", dict(rows=rows, n_train=len(train_split), n_test=len(test_split),
                                         train_source=train_split.source, test_source=test_split.source,
                                         config=asdict(cfg)))
@@ -287,6 +277,10 @@ def recognise_command(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        check_flags(args)
+    except ConfigError as e:  # a bad value is a bad flag: argparse's usage line and exit status 2
+        parser.command_parsers[args.command].error(f"argument --{e.setting.replace('_', '-')}: {e}")
     stopped_by = signal.SIGINT
 
     def on_sigterm(signum, frame):  # SIGTERM (a scheduler, kill) stops a run as Ctrl-C does

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 
 from .baselines import BASELINES, NAMES, run_baseline
 from .evaluate import recognition, split_codes
-from .neighbours import check as check_neighbours
+from .neighbours import check_enough_images
 from .report import write_json
 from .train import fit
 from .viz import class_colors, class_legend, scatter_points
@@ -54,7 +54,7 @@ def compare(configs, seeds, train_split, test_split, out_dir, baselines=BASELINE
     (out_dir/baselines.json, kept too), and returns the comparison.json dict."""
     out = Path(out_dir)
     for cfg in configs.values():
-        check_neighbours(cfg, len(train_split))
+        check_enough_images(cfg, len(train_split))
     runs = []
     for name, cfg in configs.items():
         for seed in seeds:

@@ -2,6 +2,7 @@
 import math
 from dataclasses import dataclass, fields, replace
 
+from .device import PRECISIONS
 from .errors import UserError
 
 
@@ -19,11 +20,11 @@ class Config:
     # as on 60,000 (see README, "Full size")
     steps: int = 3555            # 45 epochs of the 5,000-digit sample at batch 64: what the recipe was tuned on
     epochs: int = 0              # full passes over the training images instead of steps (0: use steps; wins if set)
-    batch_size: int = 64         # fastest per image on a 2-core CPU (batch 16: 2.4x slower)
+    batch_size: int = 64         # fastest per image on a 2-core CPU (see README, Training recipe)
     lr: float = 1e-2             # peak learning rate of the one-cycle schedule
     schedule: str = "onecycle"   # "onecycle" or "constant"
     optimizer: str = "adamw"     # "adamw": decoupled weight decay; "adam": weight decay as an L2 gradient term
-    weight_decay: float = 0.1    # AdamW's decoupled decay (lifts 5-NN from 0.71 to 0.75; see README, Training recipe)
+    weight_decay: float = 0.1    # AdamW's decoupled decay (see README, Training recipe)
     l2_penalty: float = 0.0      # adds l2_penalty * sum(p.norm(2)) over all parameters to the loss
     # augmentation: the encoder sees each image moved at random, the decoder must rebuild it unmoved
     shift: int = 0               # by up to this many pixels (0 = off)
@@ -48,8 +49,8 @@ PRESETS = {
     # conae's recipe: best quality per second on a 2-core CPU (see README, "Training recipe")
     "default": {},
     # the original notebook, exactly: 4,096 images, batch 16, 100 epochs of constant-rate Adam in float32
-    "seed": dict(train_subset=4096, epochs=100, batch_size=16, lr=1e-3, schedule="constant", optimizer="adam",
-                 weight_decay=1e-4, l2_penalty=0.0005, shift=0, precision="fp32"),
+    "original": dict(train_subset=4096, epochs=100, batch_size=16, lr=1e-3, schedule="constant", optimizer="adam",
+                     weight_decay=1e-4, l2_penalty=0.0005, shift=0, precision="fp32"),
     # the default recipe plus the neighbour objective: a code that recognises (see README, "A code that keeps
     # neighbours")
     "neighbours": dict(neighbours=1.0, neighbours_decay=0.85, min_dist=0.5, layout_pca=50, shift=2, rotate=6.0,
@@ -58,7 +59,11 @@ PRESETS = {
 
 
 class ConfigError(UserError, ValueError):
-    """A setting that cannot make a run."""
+    """A setting that cannot make a run; .setting names it."""
+
+    def __init__(self, setting, message):
+        super().__init__(message)
+        self.setting = setting
 
 
 def config_from_dict(stored):
@@ -67,39 +72,43 @@ def config_from_dict(stored):
     return Config(**{"optimizer": "adam", "precision": "fp32", **stored, "knn_k": tuple(stored["knn_k"])})
 
 
-def check(name, value):
-    """Raises ConfigError unless value is a sensible setting for name (settings not listed pass)."""
-    counts = {"steps": 1, "epochs": 1, "batch_size": 1, "embedding_dim": 1, "train_subset": 0, "n_neighbors": 2,
-              "layout_max": 2, "layout_pca": 0, "shift": 0}
-    choices = {"precision": ("auto", "fp32", "bf16"), "schedule": ("onecycle", "constant"),
-               "optimizer": ("adamw", "adam")}
-    if name in counts and (isinstance(value, bool) or not isinstance(value, int) or value < counts[name]):
-        raise ConfigError(f"{name} = {value!r}: must be a whole number of at least {counts[name]}"
-                          + (" (or None for the preset's)" if name != "train_subset" else " (0 or None: all)"))
-    if name == "lr" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+COUNTS = {"steps": 1, "epochs": 1, "batch_size": 1, "embedding_dim": 1, "train_subset": 0, "n_neighbors": 2,
+          "layout_max": 2, "layout_pca": 0, "shift": 0, "k": 1}  # whole numbers, and the least each may be
+CHOICES = {"precision": PRECISIONS, "schedule": ("onecycle", "constant"), "optimizer": ("adamw", "adam")}
+MAX_LR = 1e6
+
+
+def check_setting(name, value):
+    """Raises ConfigError unless value is a sensible setting for name (settings not listed pass). The one check
+    of every value, whether it comes from the command line or the notebook."""
+    if name in COUNTS and (isinstance(value, bool) or not isinstance(value, int) or value < COUNTS[name]):
+        raise ConfigError(name, f"{name} = {value!r}: must be a whole number of at least {COUNTS[name]}"
+                          + (" (0: all of them)" if name == "train_subset" else ""))
+    if name == "lr" and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_LR
                          or not math.isfinite(value)):
-        raise ConfigError(f"lr = {value!r}: must be a finite number greater than 0")
-    if name in choices and value not in choices[name]:
-        raise ConfigError(f"{name} = {value!r}: choose one of {', '.join(choices[name])}")
+        raise ConfigError(name, f"lr = {value!r}: must be a finite number greater than 0 and at most {MAX_LR:g}")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ConfigError(name, f"{name} = {value!r}: choose one of {', '.join(CHOICES[name])}")
     if name == "seed" and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"seed = {value!r}: must be a whole number")
+        raise ConfigError(name, f"seed = {value!r}: must be a whole number")
+    if name == "preset" and value not in PRESETS:
+        raise ConfigError(name, f"preset = {value!r}: choose one of {', '.join(PRESETS)}")
     if name == "dataset":
         from .data import DATASETS
         if value not in DATASETS:
-            raise ConfigError(f"dataset = {value!r}: choose one of {', '.join(DATASETS)}")
+            raise ConfigError(name, f"dataset = {value!r}: choose one of {', '.join(DATASETS)}")
 
 
 def make_config(preset="default", **overrides):
     """The preset's Config with the given fields replaced; overrides that are None are ignored."""
-    if preset not in PRESETS:
-        raise ConfigError(f"preset = {preset!r}: choose one of {', '.join(PRESETS)}")
+    check_setting("preset", preset)
     names = {f.name for f in fields(Config)}
     unknown = set(overrides) - names
     if unknown:
-        raise ConfigError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+        raise ConfigError(sorted(unknown)[0], f"unknown config field(s): {', '.join(sorted(unknown))}")
     given = {k: v for k, v in overrides.items() if v is not None}
     for name, value in given.items():
-        check(name, value)
+        check_setting(name, value)
     cfg = replace(Config(), **PRESETS[preset])
     if "steps" in given and "epochs" not in given:
         cfg = replace(cfg, epochs=0)  # a budget in steps replaces the preset's epochs; --epochs still wins

@@ -11,11 +11,8 @@ Images stay uint8 tensors [N, 28, 28] in memory; training batches by indexing th
 """
 import functools
 import gzip
-import os
-import shutil
 import string
 import struct
-import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,40 +237,3 @@ def flat(images):
 def to_float(images):
     """uint8 [N, 28, 28] -> float32 [N, 1, 28, 28] in [0, 1], the model's input."""
     return images.unsqueeze(1).float().div_(255)
-
-
-DEBIAN_PACKAGES = {"fashion-mnist": "dataset-fashion-mnist"}  # Debian ships the full Fashion-MNIST
-
-
-def debian_files(dataset):
-    """The four IDX files of the Debian package that ships dataset (found with dpkg -L), or None where there is
-    no such package or it is not installed."""
-    package = DEBIAN_PACKAGES.get(dataset)
-    if not package or not shutil.which("dpkg"):
-        return None
-    listing = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
-    files = [Path(line) for line in listing.stdout.splitlines() if line.endswith("-ubyte.gz")]
-    return files if listing.returncode == 0 and len(files) == 4 else None
-
-
-def link_debian_files(dataset, root):
-    """Makes ROOT/FOLDER/raw hold dataset's files from its Debian package (symbolic links; files already there
-    are kept). Returns the folder, or None where the package is not installed."""
-    files = debian_files(dataset)
-    if files is None:
-        return None
-    raw = raw_folder(root, dataset)
-    raw.mkdir(parents=True, exist_ok=True)
-    for f in files:
-        if not (raw / f.name).exists():
-            (raw / f.name).symlink_to(f)
-    return raw
-
-
-def write_idx(path, array):
-    """Writes a uint8 array as an IDX file (gzipped if path ends in .gz); used by tests and tools."""
-    array = np.asarray(array, dtype=np.uint8)
-    data = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
-    os.makedirs(Path(path).parent, exist_ok=True)
-    with (gzip.open if str(path).endswith(".gz") else open)(path, "wb") as f:
-        f.write(data)

@@ -1,40 +1,27 @@
 """How good is the code: reconstruction BCE, and recognition of the class from the code alone (k-nearest
 neighbours for every k, a confusion matrix, a linear probe)."""
-import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
-from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .data import to_float
-from .train import encode_and_score, in_batches
+from .inference import encode, encode_and_score
+from .knn import nearest, neighbour_index, vote
 
 KS = tuple(range(1, 26))  # the k of the k-NN curve
 
 
-def encode(model, images):
-    """Codes [N, embedding_dim] (numpy) of uint8 images [N, 28, 28]."""
-    model.eval()
-    return in_batches(model.encode, to_float(images)).numpy()
-
-
 def split_codes(model, train_split, test_split):
     """(train codes, test codes, test BCE): one pass over each split."""
-    test_codes, test_bce = encode_and_score(model, to_float(test_split.images))
-    return encode(model, train_split.images), test_codes.numpy(), test_bce
+    test_codes, test_bce = encode_and_score(model, test_split.images)
+    return encode(model, train_split.images), test_codes, test_bce
 
 
 def knn_predictions(train_codes, train_labels, test_codes, ks=(1, 5)):
-    """{k: label of each test code by a true majority vote of its k nearest train codes (Euclidean)}.
-
-    One neighbour search serves every k: the votes after the first k neighbours are a running count. A
-    tie goes to the smallest tied label (scikit-learn's rule, since argmax takes the first maximum).
-    """
-    neighbours = (NearestNeighbors(n_neighbors=max(ks)).fit(train_codes)
-                  .kneighbors(test_codes, return_distance=False))
-    votes = np.eye(int(train_labels.max()) + 1, dtype=np.int32)[train_labels[neighbours]].cumsum(axis=1)
-    return {k: votes[:, k - 1].argmax(axis=1) for k in ks}  # votes: [test, neighbour, class]
+    """{k: the class the k nearest train codes of each test code vote for (conae.knn.vote)}; one neighbour
+    search serves every k."""
+    labels = train_labels[nearest(neighbour_index(train_codes), test_codes, max(ks))]
+    return {k: vote(labels[:, :k], int(train_labels.max()) + 1).winner for k in ks}
 
 
 def knn_accuracy(train_codes, train_labels, test_codes, test_labels, ks=(1, 5)):

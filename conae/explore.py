@@ -8,11 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
 from PIL import Image
-from sklearn.neighbors import NearestNeighbors
 
-from .analysis import decode
 from .atomic import atomic_write
-from .evaluate import encode
+from .inference import decode, encode
+from .knn import nearest, neighbour_index, vote
 from .viz import class_colors, scatter_points
 
 SLIDERS = 3    # the first three code numbers get sliders; the rest stay at the chosen test image's values
@@ -42,7 +41,7 @@ class Explorer:
         self.model, self.train_split, self.test_split, self.k = model.eval(), train_split, test_split, k
         self.train_codes = encode(model, train_split.images) if train_codes is None else train_codes
         self.test_codes = encode(model, test_split.images) if test_codes is None else test_codes
-        self.index = NearestNeighbors().fit(self.train_codes)
+        self.index = neighbour_index(self.train_codes)
         low, high = np.percentile(self.test_codes, [1, 99], axis=0)
         self.sliders = [widgets.FloatSlider(min=float(low[d]), max=float(high[d]), step=float(high[d] - low[d]) / 200,
                                             description=f"z{d + 1}", readout_format=".2f", continuous_update=True)
@@ -73,10 +72,9 @@ class Explorer:
         """(decoded image [28, 28], voted class, its share, indices of the nearest training images)."""
         code = self.code()
         image = decode(self.model, code[None])[0].numpy()
-        nearest = self.index.kneighbors(code[None], n_neighbors=self.k, return_distance=False)[0]
-        votes = np.bincount(self.train_split.labels.numpy()[nearest], minlength=len(self.train_split.classes))
-        winner = int(votes.argmax())
-        return image, self.train_split.classes[winner], votes[winner] / self.k, nearest
+        closest = nearest(self.index, code[None], self.k)
+        chosen = vote(self.train_split.labels.numpy()[closest], len(self.train_split.classes))
+        return image, self.train_split.classes[int(chosen.winner[0])], float(chosen.share[0]), closest[0]
 
     def load(self, index):
         """Moves the sliders to the code of test image index."""

@@ -32,7 +32,7 @@ class NeighbourError(UserError):
     """The neighbour objective cannot be set up for this run."""
 
 
-def check(cfg, n_train):
+def check_enough_images(cfg, n_train):
     """Raises NeighbourError where the training set is too small for the neighbour graph."""
     if cfg.neighbours and n_train <= cfg.n_neighbors:
         raise NeighbourError(f"the neighbours preset needs more training images than its {cfg.n_neighbors} "
@@ -54,8 +54,8 @@ def layout(cfg, train_split, verbose=True):
     if cfg.layout_pca and cfg.layout_pca < min(pixels.shape):
         # pixel distances within the main directions of variation, without the noise of the rest
         pixels = PCA(cfg.layout_pca, random_state=cfg.seed).fit_transform(pixels)
-    # exact nearest neighbours (a few seconds for 10,000 images): UMAP's own approximate search would first spend
-    # about half a minute compiling itself with numba
+    # exact nearest neighbours: UMAP's own approximate search would first compile itself with numba (README,
+    # "A code that keeps neighbours", has the seconds)
     distances, neighbours = NearestNeighbors(n_neighbors=cfg.n_neighbors).fit(pixels).kneighbors(pixels)
     with warnings.catch_warnings():  # "transform will be unavailable": the layout never places new images
         warnings.simplefilter("ignore", UserWarning)

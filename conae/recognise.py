@@ -11,14 +11,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
-from sklearn.neighbors import NearestNeighbors
 
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint
-from .analysis import decode
 from .errors import UserError
-from .evaluate import encode
+from .inference import bce_per_image, decode, encode
+from .knn import nearest, neighbour_index, vote
 
 BOX = 20          # the longer side of the character, in pixels
 FIELD = 28        # the image
@@ -42,7 +40,7 @@ class Reference:
     test_bce: float = None    # the model's mean test BCE, to read a single image's BCE against
 
     def __post_init__(self):
-        self.index = NearestNeighbors().fit(self.train_codes)
+        self.index = neighbour_index(self.train_codes)
 
 
 def reference_from_model(model, train_split, train_codes=None, test_bce=None):
@@ -132,25 +130,22 @@ def prepare(image, name="image"):
 
 def recognise(images, reference, k=5):
     """For each prepared uint8 image [28, 28] (see prepare): the class its k nearest training codes vote for
-    (ties to the smallest label, as in conae.evaluate), the vote share, the runner-up, the reconstruction BCE,
-    and what a figure of it needs (reconstruction, nearest training images)."""
+    (conae.knn.vote, as in the evaluation), the vote share, the runner-up, the reconstruction BCE, and what a
+    figure of it needs (reconstruction, nearest training images)."""
     images = torch.stack(list(images))
     codes = encode(reference.model, images)  # the very path evaluate takes, so an MNIST digit gets its vote
     reconstructions = decode(reference.model, codes)
-    bces = F.binary_cross_entropy(reconstructions, images.float() / 255, reduction="none").mean(dim=(1, 2))
-    neighbours = reference.index.kneighbors(codes, n_neighbors=min(k, len(reference.train_codes)),
-                                            return_distance=False)
+    bces = bce_per_image(reconstructions, images.float() / 255)
+    closest = nearest(reference.index, codes, k)
+    votes = vote(reference.train_labels[closest], len(reference.classes))
     results = []
-    for i, nearest in enumerate(neighbours):
-        votes = np.bincount(reference.train_labels[nearest], minlength=len(reference.classes))
-        ranked = np.argsort(-votes, kind="stable")  # most votes first; among equals the smallest label
-        winner, second = int(ranked[0]), int(ranked[1]) if len(ranked) > 1 else None
+    for i, neighbours in enumerate(closest):
+        winner, second = int(votes.winner[i]), int(votes.runner_up[i])
         results.append(dict(
-            label=reference.classes[winner], **{"class": winner}, votes=float(votes[winner] / len(nearest)),
-            runner_up=(dict(label=reference.classes[second], votes=float(votes[second] / len(nearest)))
-                       if second is not None and votes[second] else None),
-            bce=float(bces[i]), code=codes[i].tolist(),
-            reconstruction=reconstructions[i], nearest=nearest))
+            label=reference.classes[winner], **{"class": winner}, votes=float(votes.share[i]),
+            runner_up=(dict(label=reference.classes[second], votes=float(votes.runner_up_share[i]))
+                       if second >= 0 else None),
+            bce=float(bces[i]), code=codes[i].tolist(), reconstruction=reconstructions[i], nearest=neighbours))
     return results
 
 
@@ -182,18 +177,6 @@ def recognise_files(paths, reference, k=5):
         return [], errors
     names, images, prepared = zip(*good)
     return with_inputs(images, prepared, names, reference, k), errors
-
-
-def drawn_on_paper(digit, seed=0, size=(240, 180)):
-    """A 28x28 uint8 digit as a person might have drawn and photographed it, to try recognise() without images of
-    your own: six times larger, off-centre on a bigger page, dark ink on light, slightly grey paper (PIL, RGB)."""
-    rng = np.random.default_rng(seed)
-    big = Image.fromarray(np.asarray(digit, np.uint8)).resize((168, 168), Image.Resampling.BILINEAR)
-    page = Image.new("L", size, 0)
-    page.paste(big, (int(rng.integers(0, size[0] - 168)), int(rng.integers(0, size[1] - 168))))
-    ink = np.asarray(page, np.float64) / 255
-    paper = 235 - 20 * ink - ink * 170 + rng.normal(0, 2, ink.shape)  # light paper, dark ink, a little noise
-    return Image.fromarray(np.stack([paper, paper * 0.97, paper * 0.9], axis=2).clip(0, 255).astype(np.uint8))
 
 
 def summary_line(result, reference):

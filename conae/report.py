@@ -12,7 +12,7 @@ from .atomic import atomic_write
 from .baselines import BASELINES, NAMES, run_baselines
 from .environment import environment
 from .evaluate import recognition, split_codes
-from .train import pick_device, resolve_precision
+from .device import pick_device, resolve_precision
 
 
 def collect_metrics(cfg, train_split, test_split, model, history, codes=None, baselines=("pca",)):

@@ -5,9 +5,8 @@ import torch
 from torchvision.utils import make_grid
 
 from . import analysis, baselines
-from .data import one_per_class, to_float
-from .evaluate import encode
-from .train import reconstruct
+from .data import one_per_class
+from .inference import decode, encode, reconstruct
 
 
 def class_colors(n):
@@ -117,7 +116,7 @@ def plot_reconstructions(model, split):
     """Originals (top row) above their reconstructions (bottom row), one image of each class."""
     idx = one_per_class(split)
     originals, labels = split.images[idx], split.labels[idx]
-    reconstructions = reconstruct(model, to_float(originals)).squeeze(1)
+    reconstructions = reconstruct(model, originals).squeeze(1)
     fig, ax = plt.subplots(figsize=(1.0 * len(originals) + 1.5, 2.8))
     _mosaic(ax, [list(originals), list(reconstructions)], ["original", "reconstruction"],
             [split.classes[int(label)] for label in labels])
@@ -192,7 +191,7 @@ def plot_pca_comparison(model, train_split, test_split, test_bce=None, pca_bce=N
     idx = one_per_class(test_split)
     originals = test_split.images[idx]
     pca = baselines.fit_pca(train_split, model.embedding_dim)
-    rows = [list(originals), list(reconstruct(model, to_float(originals)).squeeze(1)),
+    rows = [list(originals), list(reconstruct(model, originals).squeeze(1)),
             list(baselines.pca_reconstruct(pca, originals))]
     names = ["original", "autoencoder", f"PCA ({model.embedding_dim})"]
     if test_bce is not None and pca_bce is not None:
@@ -215,7 +214,7 @@ def plot_decoder_map(model, split, n=12, title="Decoder map: what each point of 
     if codes.shape[1] == 1:  # a single dimension: one strip
         strip = analysis.interpolation(np.percentile(codes, 1, axis=0), np.percentile(codes, 99, axis=0), n)
         fig, ax = plt.subplots(figsize=(n * 0.8 + 1, 1.8))
-        _mosaic(ax, [list(analysis.decode(model, strip))], [""], [f"{v:.1f}" for v in strip[:, 0]])
+        _mosaic(ax, [list(decode(model, strip))], [""], [f"{v:.1f}" for v in strip[:, 0]])
         ax.set_xlabel("z1")
         ax.set_title("Decoded images along the code, 1st to 99th percentile")
         fig.tight_layout()
@@ -224,7 +223,7 @@ def plot_decoder_map(model, split, n=12, title="Decoder map: what each point of 
     fig, axes = plt.subplots(1, len(planes), figsize=(5.4 * len(planes), 5.9), squeeze=False)
     for ax, (a, b) in zip(axes[0], planes):
         grid, along_a, along_b = analysis.plane_grid(codes, (a, b), n)
-        images = analysis.decode(model, grid).reshape(n, n, 28, 28)
+        images = decode(model, grid).reshape(n, n, 28, 28)
         ticks = range(0, n, max(1, n // 4))
         _mosaic(ax, [list(row) for row in images], [f"{along_b[::-1][i]:.1f}" if i in ticks else "" for i in range(n)],
                 [f"{along_a[j]:.1f}" if j in ticks else "" for j in range(n)], pad=1)
@@ -243,7 +242,7 @@ def plot_interpolations(model, split, n_pairs=5, steps=11):
     codes = encode(model, split.images[idx])
     rows, names = [], []
     for i in range(0, len(idx) - 1, 2):
-        path = analysis.decode(model, analysis.interpolation(codes[i], codes[i + 1], steps))
+        path = decode(model, analysis.interpolation(codes[i], codes[i + 1], steps))
         rows.append([split.images[idx[i]], *path, split.images[idx[i + 1]]])
         names.append(f"{split.classes[int(split.labels[idx[i]])]} to {split.classes[int(split.labels[idx[i + 1]])]}")
     columns = ["start"] + [f"{t:.1f}" for t in np.linspace(0, 1, steps)] + ["end"]

@@ -8,7 +8,7 @@ import pytest
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
-from conae.data import write_idx  # noqa: E402
+from offline_data import write_idx  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"  # the official MNIST test set, beside the checkout

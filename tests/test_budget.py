@@ -4,10 +4,11 @@ import json
 import pytest
 import torch
 
-import conae.train
+import conae.device
 from conae.config import ConfigError, make_config
 from conae.data import load_data
-from conae.train import budget, fit, new_batches, next_batch, record_points, resolve_precision
+from conae.device import resolve_precision
+from conae.train import Progress, budget, fit, record_points
 from conae.cli import main
 from tests.test_robustness import assert_same_run
 
@@ -27,12 +28,12 @@ def test_a_budget_in_steps_takes_the_same_steps_whatever_the_data_size():
     assert len(record_points(3555, 356)) == 10 and record_points(3555, 356)[-1] == 3555
 
 
-def test_epochs_win_and_the_seed_preset_keeps_the_originals_100_epochs():
-    seed = make_config("seed")
+def test_epochs_win_and_the_original_preset_keeps_the_originals_100_epochs():
+    seed = make_config("original")
     assert budget(seed, 4096) == (100 * 256, 256)  # 4,096 images in batches of 16, a point every epoch
     assert budget(make_config("default", epochs=2, steps=999), 300) == (2 * 5, 1)  # epochs win over steps
-    assert make_config("seed", steps=500).epochs == 0  # a budget in steps replaces the preset's epochs
-    assert budget(make_config("seed", steps=500), 4096) == (500, 50)
+    assert make_config("original", steps=500).epochs == 0  # a budget in steps replaces the preset's epochs
+    assert budget(make_config("original", steps=500), 4096) == (500, 50)
 
 
 def test_record_points_end_at_the_budget():
@@ -42,11 +43,12 @@ def test_record_points_end_at_the_budget():
 
 
 def test_batches_cover_every_image_once_an_epoch_and_count_what_they_saw():
-    batches, generator = new_batches(), torch.Generator().manual_seed(0)
-    seen = [next_batch(batches, 10, 4, generator) for _ in range(3)]
+    progress, generator = Progress(), torch.Generator().manual_seed(0)
+    seen = [progress.next_batch(10, 4, generator) for _ in range(3)]
     assert [len(b) for b in seen] == [4, 4, 2]  # the epoch's last batch holds what is left
-    assert sorted(torch.cat(seen).tolist()) == list(range(10)) and batches["images_seen"] == 10
-    assert len(next_batch(batches, 10, 4, generator)) == 4 and batches["images_seen"] == 14  # a new order
+    assert sorted(torch.cat(seen).tolist()) == list(range(10)) and progress.images_seen == 10
+    assert len(progress.next_batch(10, 4, generator)) == 4 and progress.images_seen == 14  # a new order
+    assert progress.step == 4
 
 
 @pytest.mark.parametrize("settings", [dict(epochs=0), dict(steps=0), dict(steps=2.5), dict(batch_size=-1),
@@ -55,7 +57,7 @@ def test_bad_settings_are_one_clear_error(settings):
     name = next(iter(settings))
     with pytest.raises(ConfigError, match=f"^{name} = "):
         make_config("default", **settings)
-    with pytest.raises(ConfigError, match="preset = 'fast': choose one of default, seed, neighbours"):
+    with pytest.raises(ConfigError, match="preset = 'fast': choose one of default, original, neighbours"):
         make_config("fast")
 
 
@@ -91,9 +93,9 @@ def test_resume_under_a_step_budget_mid_epoch_is_bitwise(tiny_root, tmp_path, mo
 
 def test_precision_auto_uses_bfloat16_only_where_it_is_fast(monkeypatch):
     cpu = torch.device("cpu")
-    monkeypatch.setattr(conae.train, "has_fast_bf16", lambda device: False)
+    monkeypatch.setattr(conae.device, "has_fast_bf16", lambda device: False)
     assert resolve_precision("auto", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
-    monkeypatch.setattr(conae.train, "has_fast_bf16", lambda device: True)  # e.g. a Xeon with AMX
+    monkeypatch.setattr(conae.device, "has_fast_bf16", lambda device: True)  # e.g. a Xeon with AMX
     assert resolve_precision("auto", cpu) == "bf16" and resolve_precision("fp32", cpu) == "fp32"
 
 

@@ -31,9 +31,9 @@ def test_train_end_to_end_on_tiny_data(tiny_root, tmp_path, capsys):
     assert "test BCE" in capsys.readouterr().out
 
 
-def test_seed_preset_is_the_original_recipe(tiny_root, tmp_path):
-    out = tmp_path / "seed"
-    assert main(["train", "--preset", "seed", "--epochs", "1", "--data-root", str(tiny_root),
+def test_the_original_preset_is_the_original_recipe(tiny_root, tmp_path):
+    out = tmp_path / "original"
+    assert main(["train", "--preset", "original", "--epochs", "1", "--data-root", str(tiny_root),
                  "--out", str(out), "--no-download"]) == 0
     cfg = json.loads((out / "metrics.json").read_text())["config"]
     keys = ("train_subset", "batch_size", "lr", "optimizer", "weight_decay", "l2_penalty", "schedule")

@@ -10,7 +10,8 @@ import pytest
 import torch
 import torchvision
 
-from conae.data import DataError, load_data, one_per_class, read_idx, subset, write_idx
+from conae.data import DataError, load_data, one_per_class, read_idx, subset
+from offline_data import write_idx
 from tests.conftest import synthetic_digits, tree, write_split
 
 

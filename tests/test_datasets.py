@@ -8,7 +8,8 @@ import torch
 import torchvision
 
 from conae.cli import main
-from conae.data import DATASETS, DataError, link_debian_files, load_data, write_idx
+from conae.data import DATASETS, DataError, load_data
+from offline_data import link_debian_files, write_idx
 from tests.conftest import write_split
 
 FASHION = DATASETS["fashion-mnist"].classes

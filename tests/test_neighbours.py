@@ -78,7 +78,7 @@ def test_the_neighbours_preset_pulls_codes_towards_the_layout(tiny_root):
     train, test = load_data(tiny_root, download=False)
     plain = make_config("default", steps=60, batch_size=32)
     keeping = make_config("neighbours", steps=60, batch_size=32)
-    assert keeping.neighbours > 0 and plain.neighbours == 0 and make_config("seed").neighbours == 0
+    assert keeping.neighbours > 0 and plain.neighbours == 0 and make_config("original").neighbours == 0
     targets, _ = layout(keeping, train, verbose=False)
     distance = {}
     for name, cfg in (("plain", plain), ("neighbours", keeping)):

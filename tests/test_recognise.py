@@ -11,7 +11,8 @@ from conae.checkpoint import read_checkpoint
 from conae.cli import main
 from conae.data import read_idx
 from conae.evaluate import knn_predictions
-from conae.recognise import ImageError, drawn_on_paper, load_reference, prepare, recognise
+from conae.recognise import ImageError, load_reference, prepare, recognise
+from offline_data import drawn_on_paper
 from tests.conftest import SHARED_DATA
 from tests.test_robustness import assert_one_line_error
 
@@ -59,7 +60,7 @@ def test_an_mnist_digit_as_its_own_png_gets_the_vote_its_code_gets_in_evaluate(m
     assert main(["recognise", *map(str, paths), "--model", str(model_pt), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     reference = load_reference(model_pt)
-    from conae.evaluate import encode
+    from conae.inference import encode
     expected = knn_predictions(reference.train_codes, reference.train_labels, encode(reference.model,
                                                                                      torch.from_numpy(digits)))[5]
     assert [r["class"] for r in printed] == expected.tolist()

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from conae.environment import code_differs_from, environment, float_differences, one_line
-from conae.train import pick_device
+from conae.device import pick_device
 from tests.conftest import REPO
 from tests.test_notebook import run
 

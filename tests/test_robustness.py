@@ -14,7 +14,8 @@ import torch
 import conae.train
 from conae.cli import main
 from conae.config import make_config
-from conae.data import load_data, write_idx
+from conae.data import load_data
+from offline_data import write_idx
 from conae.checkpoint import CheckpointError, load_checkpoint
 from conae.train import TrainingDiverged, fit
 from tests.conftest import REPO, tree, write_split

@@ -6,7 +6,8 @@ import torch
 from conae.checkpoint import load_checkpoint, save_checkpoint
 from conae.config import make_config
 from conae.data import load_data
-from conae.train import build, fit, random_shift, random_turn
+from conae.augment import random_shift, random_turn
+from conae.train import build, fit
 
 
 def tiny_config(**overrides):
@@ -63,12 +64,12 @@ def test_random_shift_moves_whole_images():
     assert set(rows.tolist()) == set(cols.tolist()) == {-2, -1, 0, 1, 2}
 
 
-def test_default_decays_weights_decoupled_and_the_seed_preset_as_the_original():
-    cpu = torch.device("cpu")
-    default = build(make_config("default"), 100, cpu)[1]
-    seed = build(make_config("seed"), 100, cpu)[1]
+def test_default_decays_weights_decoupled_and_the_original_preset_as_the_original():
+    cpu, images = torch.device("cpu"), torch.rand(100, 1, 28, 28)
+    default = build(make_config("default"), images, cpu).optimizer
+    original = build(make_config("original"), images, cpu).optimizer
     assert type(default) is torch.optim.AdamW and default.defaults["weight_decay"] == 0.1
-    assert type(seed) is torch.optim.Adam and seed.defaults["weight_decay"] == 1e-4
+    assert type(original) is torch.optim.Adam and original.defaults["weight_decay"] == 1e-4
 
 
 def test_random_turn_turns_and_scales_about_the_centre():

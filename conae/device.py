@@ -1,0 +1,46 @@
+"""Where and in what precision a run computes: the device, bfloat16 where it is fast, and the memory layout."""
+from contextlib import nullcontext
+
+import torch
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def pick_device(name="auto"):
+    """torch.device(name), or for "auto" the first of CUDA, Apple MPS and the CPU that is there."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def has_fast_bf16(device):
+    """Whether the device computes in bfloat16 faster than in float32: a CUDA GPU that supports it, or a CPU
+    with AMX matrix units (Intel Xeon since Sapphire Rapids). Elsewhere bfloat16 is emulated or no faster."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        amx = getattr(torch._C._cpu, "_is_amx_tile_supported", None)  # present since torch 2.3
+        return bool(amx and amx())
+    return False
+
+
+def resolve_precision(precision, device):
+    """"fp32" or "bf16" for a Config's precision ("auto" picks bf16 only where has_fast_bf16)."""
+    if precision == "auto":
+        return "bf16" if has_fast_bf16(device) else "fp32"
+    return precision
+
+
+def autocast(device, precision):
+    """The forward pass's context: bfloat16 autocast, or nothing for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+
+
+def channels_last(x):
+    """NHWC memory layout for images on the CPU, where convolutions run faster in it (see the README's training
+    recipe); anything else as it is."""
+    return x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" and x.dim() == 4 else x
