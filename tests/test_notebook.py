@@ -82,7 +82,7 @@ def test_notebook_on_a_second_data_set_shows_no_mnist_results_as_its_own(tmp_pat
 
 @pytest.mark.parametrize("parameters, error", [
     (dict(dataset="letters"), "ConfigError: dataset = 'letters': choose one of mnist, fashion-mnist"),
-    (dict(preset="fast"), "ConfigError: preset = 'fast': choose one of default, seed, neighbours"),
+    (dict(preset="fast"), "ConfigError: preset = 'fast': choose one of default, original, neighbours"),
     (dict(epochs=0), "ConfigError: epochs = 0: must be a whole number of at least 1"),
     (dict(data_root="no/such/folder", download=False), "DataError: data_root 'no/such/folder' does not exist"),
 ])
