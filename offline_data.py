@@ -1,6 +1,6 @@
-"""Data for working offline, beside the notebook (the tests, the benchmarks and `make notebooks` use it too; the
-conae package does not): Debian's full Fashion-MNIST laid out as torchvision expects, IDX files written from
-arrays, and digits redrawn as if a person had drawn and photographed them."""
+"""Data for working offline, beside the notebook (the tests, the benchmarks and `make notebooks` use it; the conae
+package does not): Debian's full Fashion-MNIST laid out as torchvision expects, and IDX files written from
+arrays."""
 import gzip
 import os
 import shutil
@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from conae.data import raw_folder
 
@@ -48,15 +47,3 @@ def write_idx(path, array):
     os.makedirs(Path(path).parent, exist_ok=True)
     with (gzip.open if str(path).endswith(".gz") else open)(path, "wb") as f:
         f.write(data)
-
-
-def drawn_on_paper(digit, seed=0, size=(240, 180)):
-    """A 28x28 uint8 digit as a person might have drawn and photographed it, to try recognise() without images of
-    your own: six times larger, off-centre on a bigger page, dark ink on light, slightly grey paper (PIL, RGB)."""
-    rng = np.random.default_rng(seed)
-    big = Image.fromarray(np.asarray(digit, np.uint8)).resize((168, 168), Image.Resampling.BILINEAR)
-    page = Image.new("L", size, 0)
-    page.paste(big, (int(rng.integers(0, size[0] - 168)), int(rng.integers(0, size[1] - 168))))
-    ink = np.asarray(page, np.float64) / 255
-    paper = 235 - 20 * ink - ink * 170 + rng.normal(0, 2, ink.shape)  # light paper, dark ink, a little noise
-    return Image.fromarray(np.stack([paper, paper * 0.97, paper * 0.9], axis=2).clip(0, 255).astype(np.uint8))

@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from .baselines import BASELINES, NAMES, run_baseline
+from .checkpoint import save_codes
 from .evaluate import recognition, split_codes
 from .neighbours import check_enough_images
 from .report import write_json
@@ -34,6 +35,7 @@ def run_one(cfg, train_split, test_split, folder, verbose=True):
     model, history, _ = fit(cfg, train_split, test_split, verbose=verbose, checkpoint=checkpoint,
                             resume=checkpoint.is_file())
     train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
+    save_codes(checkpoint, train_split, train_codes)  # so that `conae recognise` and the explorer can use it
     rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks=(1, 5))
     result = dict(seed=cfg.seed, **headline(dict(rec, test_bce=test_bce)),
                   train_seconds=sum(h["seconds"] for h in history))  # the neighbour layout included

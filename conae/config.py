@@ -30,6 +30,8 @@ class Config:
     shift: int = 0               # by up to this many pixels (0 = off)
     rotate: float = 0.0          # turned by up to this many degrees
     zoom: float = 0.0            # scaled by up to this fraction
+    elastic: float = 0.0         # warped by a smooth random field scaled by this (Simard's alpha; 0 = off)
+    pen: float = 0.0             # this share of the images get a thicker or thinner pen; 0.6 of it, blur and half resolution
     # the neighbour objective (conae.neighbours): weight * mean squared distance from each code to its image's
     # point in a standardised UMAP layout of the training images (0 = the plain reconstruction objective)
     neighbours: float = 0.0
@@ -54,7 +56,7 @@ PRESETS = {
     # the default recipe plus the neighbour objective: a code that recognises (see README, "A code that keeps
     # neighbours")
     "neighbours": dict(neighbours=1.0, neighbours_decay=0.85, min_dist=0.5, layout_pca=50, shift=2, rotate=6.0,
-                       zoom=0.05, steps=6000),
+                       zoom=0.05, elastic=20.0, pen=0.5, steps=6000),
 }
 
 

@@ -1,32 +1,17 @@
 """Recognise your own characters: an image of any size, grey or colour, dark ink on light paper or the reverse,
-prepared the way MNIST was made, encoded, and voted on by its k nearest training codes.
-
-MNIST's recipe (LeCun et al.): white ink on black; the character's bounding box scaled so that its longer side
-is 20 pixels, keeping the aspect ratio (anti-aliased, hence grey levels); placed in a 28x28 field so that its
-centre of mass is at the centre. On an image that is already an MNIST digit every step is the identity.
-"""
+prepared the way MNIST was made (conae.prepare), encoded, and voted on by its k nearest training codes
+(conae.knn)."""
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint
-from .errors import UserError
 from .inference import bce_per_image, decode, encode
 from .knn import nearest, neighbour_index, vote
-
-BOX = 20          # the longer side of the character, in pixels
-FIELD = 28        # the image
-MIN_CONTRAST = 8  # grey levels (of 255) between paper and the darkest ink below which an image counts as blank
-FAINT = 192       # ink whose strongest pixel is below this is stretched to full contrast
-CLEAR = 0.1       # clear ink: at least this fraction of the strongest; its box is scaled to BOX
-
-
-class ImageError(UserError):
-    """A file that cannot be recognised: not an image, or one with no ink."""
+from .prepare import ImageError, grey_levels, prepare, read_image
 
 
 @dataclass
@@ -61,71 +46,6 @@ def load_reference(path):
     model = model.to(memory_format=torch.channels_last)  # as in training, so codes match the saved ones bitwise
     return Reference(model, codes["train_codes"].numpy(), codes["train_labels"].numpy(), codes["train_images"],
                      tuple(codes["classes"]), history[-1]["test_bce"] if history else None)
-
-
-def read_image(path):
-    """The image at path as a PIL image; ImageError if it is not one."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
-    except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path} is a folder, not an image") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise ImageError(f"{path} is not an image PIL can read ({str(e).splitlines()[0][:80]})") from None
-
-
-def grey_levels(image):
-    """A PIL image -> float array of grey levels in [0, 255]. Transparent pixels become paper: the background
-    is made the opposite of the strokes' shade (drawing programs often save dark strokes on transparency)."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        alpha = np.asarray(rgba.getchannel("A"), np.float64) / 255
-        grey = np.asarray(rgba.convert("L"), np.float64)
-        strokes = grey[alpha > 0.5]
-        paper = 255.0 if not len(strokes) or strokes.mean() < 128 else 0.0
-        return alpha * grey + (1 - alpha) * paper
-    return np.asarray(image.convert("L"), np.float64)
-
-
-def prepare(image, name="image"):
-    """A PIL image -> uint8 tensor [28, 28] prepared as MNIST was: white ink on black, cropped to the ink,
-    the longer side scaled to 20 pixels, centred by its centre of mass. ImageError if it has no ink."""
-    grey = grey_levels(image)
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    paper = np.median(border)
-    if paper > 127:  # light paper: make the ink the bright part, as in MNIST
-        grey, border, paper = 255 - grey, 255 - border, 255 - paper
-    noise = 6 * 1.4826 * np.median(np.abs(border - paper))  # 6 robust standard deviations: no speck of paper is ink
-    ink = np.clip(grey - paper - noise, 0, None)
-    if ink.max() < MIN_CONTRAST:
-        raise ImageError(f"{name} has no ink: it is blank (or its strokes are as light as the paper)")
-    if ink.max() < FAINT:  # faint ink (a photo, a pencil) gets MNIST's full contrast; strong ink stays as it is
-        ink *= 255 / ink.max()
-    # MNIST scaled the box of the sharp black-and-white NIST originals to 20 pixels: here, the box of the clear ink
-    # (at least a tenth of the strongest). The crop adds the halo around it (anti-aliasing, blur) but no specks
-    # further away. An MNIST digit (whose clear ink spans 20 pixels in 9,996 of 10,000) is left as it is.
-    rows, cols = np.nonzero(ink >= CLEAR * ink.max())
-    long_side = max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
-    halo = -(-long_side // 10)
-    window = ink[max(rows.min() - halo, 0):rows.max() + halo + 1, max(cols.min() - halo, 0):cols.max() + halo + 1]
-    rows, cols = np.nonzero(window)
-    crop = window[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    scale = min(BOX / long_side, FIELD / max(crop.shape))  # the halo must still fit the field
-    if scale != 1:
-        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        crop = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
-        crop = np.clip(crop, 0, 255)
-    field = np.zeros((FIELD, FIELD))
-    mass = crop.sum()
-    centre_y = (crop.sum(1) * np.arange(crop.shape[0])).sum() / mass
-    centre_x = (crop.sum(0) * np.arange(crop.shape[1])).sum() / mass
-    top = int(np.clip(round(FIELD / 2 - centre_y), 0, FIELD - crop.shape[0]))
-    left = int(np.clip(round(FIELD / 2 - centre_x), 0, FIELD - crop.shape[1]))
-    field[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
-    return torch.from_numpy(np.round(field).astype(np.uint8))
 
 
 def recognise(images, reference, k=5):

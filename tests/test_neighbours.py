@@ -12,6 +12,7 @@ from conae.compare import comparison_table, plot_tradeoff
 from conae.config import make_config
 from conae.data import load_data
 from conae.neighbours import layout, neighbour_loss
+from conae.recognise import load_reference
 from conae.train import fit
 from tests.conftest import write_split
 from tests.test_robustness import assert_one_line_error, assert_same_run, tree
@@ -158,6 +159,8 @@ def test_compare_writes_the_comparison_and_continues_where_it_stopped(tiny_root,
     assert comparison["baselines"]["umap"]["test_bce"] is None and comparison["baselines"]["pca"]["test_bce"] > 0
     assert (out / "tradeoff.png").is_file()
     assert "| `neighbours`, median of seeds 0, 1 |" in comparison_table(comparison)
+    reference = load_reference(out / "runs" / "neighbours-seed-1" / "model.pt")  # compare's models recognise too
+    assert len(reference.train_codes) == 300 and reference.classes[0] == "0"
 
 
 def test_tradeoff_figure_draws_runs_medians_and_baselines():

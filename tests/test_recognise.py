@@ -12,7 +12,7 @@ from conae.cli import main
 from conae.data import read_idx
 from conae.evaluate import knn_predictions
 from conae.recognise import ImageError, load_reference, prepare, recognise
-from offline_data import drawn_on_paper
+from transfer_set import drawn_on_paper
 from tests.conftest import SHARED_DATA
 from tests.test_robustness import assert_one_line_error
 

@@ -6,7 +6,7 @@ import torch
 from conae.checkpoint import load_checkpoint, save_checkpoint
 from conae.config import make_config
 from conae.data import load_data
-from conae.augment import random_shift, random_turn
+from conae.augment import random_elastic, random_pen, random_shift, random_turn
 from conae.train import build, fit
 
 
@@ -82,3 +82,20 @@ def test_random_turn_turns_and_scales_about_the_centre():
     rows = (turned[:, 0] > 0.5).float().sum(dim=2).nonzero()[:, 1]
     assert rows.float().mean().item() == pytest.approx(13.5, abs=0.6)  # still centred
     assert (turned[:, 0, :12].sum() + turned[:, 0, 16:].sum()) > 0  # tilted out of its rows
+
+
+def test_another_pen_and_hand_change_strokes_but_keep_the_character():
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 6:22, 12:15] = 1  # a vertical stroke, 3 pixels wide
+    generator = torch.Generator().manual_seed(0)
+    pens = random_pen(x, 1.0, 0.0, 0.0, generator)  # every image thicker or thinner, nothing else
+    ink = pens.sum((1, 2, 3))
+    assert (ink > x[0].sum()).any() and (ink < x[0].sum()).any() and (ink > 0.4 * x[0].sum()).all()
+    assert torch.equal(random_pen(x, 0.0, 0.0, 0.0, generator), x)  # no share: nothing changes
+    warped = random_elastic(x, 34.0, 4.0, torch.Generator().manual_seed(0))
+    assert not torch.allclose(warped, x, atol=0.05)
+    mass = warped.sum((1, 2, 3)) / x.sum((1, 2, 3))
+    cols = (warped[:, 0].sum(1) * torch.arange(28)).sum(1) / warped[:, 0].sum((1, 2))
+    assert ((mass > 0.4) & (mass < 1.6)).all() and ((cols - 13).abs() < 3).all()  # bent, stretched, kept whole
+    again = random_elastic(x, 34.0, 4.0, torch.Generator().manual_seed(0))
+    assert torch.equal(warped, again)  # the run's generator decides: resume stays bitwise

@@ -1,0 +1,177 @@
+"""An image file of a character, from anywhere, prepared the way MNIST was made.
+
+Reading: any image PIL opens, in any mode (1-bit, grey, 16- and 32-bit grey, float, palette, RGB, CMYK, with or
+without alpha), turned upright as its EXIF orientation tag says (a phone held sideways stores its pixels turned).
+Files that declare more than MAX_PIXELS pixels (decompression bombs), truncated or corrupt files are an
+ImageError naming the file.
+
+Preparing (LeCun et al.'s recipe for MNIST, behind a step that takes the paper out):
+  1. grey levels, the longer side reduced to at most WORK_SIDE pixels (enough for a 20-pixel character);
+  2. the ink made the bright part (the paper is light where the page's rim is, or, on a page in part shadow,
+     where the strokes stray from their neighbourhood towards black);
+  3. the paper taken out: a grey opening wider than a pen stroke removes the ink and keeps the paper's level
+     under every pixel, so that a shadow, a gradient or vignetting is paper, not ink; where the paper is even, one
+     level serves;
+  4. noise below 6 robust standard deviations of the paper dropped, faint ink stretched to full contrast;
+  5. cropped to the clear ink, the longer side scaled to 20 pixels keeping the aspect ratio, placed in 28x28 by
+     its centre of mass.
+On an image that is already an MNIST digit every step is the identity.
+"""
+import warnings
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy.ndimage import grey_opening, label, median_filter
+
+from .errors import UserError
+
+BOX = 20          # the longer side of the character, in pixels
+FIELD = 28        # the image
+MIN_CONTRAST = 8  # grey levels (of 255) between paper and the strongest ink below which an image counts as blank
+FAINT = 192       # ink whose strongest pixel is below this is stretched to full contrast
+CLEAR = 0.1       # clear ink: at least this fraction of the strongest; its box is scaled to BOX
+SPECK = 0.05      # a separate piece of clear ink with less than this fraction of the largest piece's ink is a speck
+MAX_PIXELS = 50_000_000  # more than any camera's picture of a character: a larger declared size is refused unread
+WORK_SIDE = 256   # the preparation works on at most this many pixels along the longer side
+PAPER_OPENING = 5 # pixels: the narrowest opening that estimates the paper (wider than an MNIST pen stroke)
+UNEVEN = 12       # grey levels: paper whose level varies more than this across the page is taken out block by block
+
+
+class ImageError(UserError):
+    """A file that cannot be recognised: not an image, too large, or one with no ink."""
+
+
+def read_image(path):
+    """The image at path, upright (EXIF orientation applied), as a PIL image; ImageError if it cannot be read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise ImageError(f"{path} declares {width:,} x {height:,} pixels, more than conae reads "
+                                     f"({MAX_PIXELS:,}): not loaded")
+                image.load()
+                return ImageOps.exif_transpose(image)
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path} is a folder, not an image") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{path} is too large to read safely ({str(e).splitlines()[0][:80]})") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageError(f"{path} is not an image PIL can read ({str(e).splitlines()[0][:80]})") from None
+
+
+def grey_levels(image):
+    """A PIL image of any mode -> float array of grey levels in [0, 255]. Deep grey (16- or 32-bit, float) is
+    scaled from its own range; transparent pixels become paper: the opposite of the strokes' shade (drawing
+    programs often save dark strokes on transparency)."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        values = np.asarray(image, np.float64)
+        top = values.max() if len(values) else 1
+        full = 1.0 if image.mode == "F" and top <= 1 else 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
+        return np.clip(values * 255 / full, 0, 255)
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), np.float64) / 255
+        grey = np.asarray(rgba.convert("L"), np.float64)
+        strokes = grey[alpha > 0.5]
+        paper = 255.0 if not len(strokes) or strokes.mean() < 128 else 0.0
+        return alpha * grey + (1 - alpha) * paper
+    return np.asarray(image.convert("L"), np.float64)
+
+
+def reduced(grey, longest=WORK_SIDE):
+    """grey with its longer side reduced to at most `longest` pixels (area averaging)."""
+    scale = longest / max(grey.shape)
+    if scale >= 1:
+        return grey
+    size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+    return np.asarray(Image.fromarray(grey.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX),
+                      np.float64)
+
+
+def stroke_window(grey):
+    """Pixels: wider than any pen stroke (a twelfth of the page, at least PAPER_OPENING)."""
+    return max(PAPER_OPENING, round(max(grey.shape) / 12))
+
+
+def ink_is_dark(grey):
+    """Whether the ink is darker than the paper. A page whose rim is clearly light or clearly dark says so; on a
+    page in part shadow the paper is what the neighbourhood of each pixel mostly is (a median filter wider than a
+    stroke, which follows a shadow's edge), and the ink is the side that strays further from it."""
+    rim = np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]))
+    if abs(rim - 127.5) > 64:
+        return rim > 127.5
+    strays = grey - median_filter(grey, size=stroke_window(grey), mode="nearest")
+    return -np.percentile(strays, 0.5) > np.percentile(strays, 99.5)
+
+
+def paper_level(bright_ink):
+    """The paper's level under each pixel of an image whose ink is the bright part, and the values to read the
+    paper's noise from. A grey opening wider than any pen stroke (a twelfth of the page, at least PAPER_OPENING
+    pixels) removes the ink and keeps the paper, shadows and gradients included. Where that level varies by at most
+    UNEVEN around the rim of the page (where a character rarely is), a single level serves: the border's median."""
+    paper = grey_opening(bright_ink, size=(stroke_window(bright_ink),) * 2, mode="nearest")
+    rim = np.concatenate([paper[0], paper[-1], paper[:, 0], paper[:, -1]])
+    if rim.max() - rim.min() <= UNEVEN:
+        border = np.concatenate([bright_ink[0], bright_ink[-1], bright_ink[:, 0], bright_ink[:, -1]])
+        return np.median(border), border
+    return paper, bright_ink - paper  # the paper's noise is read around the taken-out level
+
+
+def ink_of(grey, name="image"):
+    """Grey levels -> (the ink alone, bright on 0, with paper, shadows and noise taken out; whether the page had
+    noise or shadows, as a photo or a scan does); ImageError if blank."""
+    if ink_is_dark(grey):  # make the ink the bright part, as in MNIST
+        grey = 255 - grey
+    paper, around = paper_level(grey)
+    centre = np.median(around) if np.isscalar(paper) else 0.0
+    noise = 6 * 1.4826 * np.median(np.abs(around - centre))  # 6 robust standard deviations: no speck of paper is ink
+    ink = np.clip(grey - paper - noise, 0, None)
+    if ink.max() < MIN_CONTRAST:
+        raise ImageError(f"{name} has no ink: it is blank (or its strokes are as light as the paper)")
+    if ink.max() < FAINT:  # faint ink (a photo, a pencil) gets MNIST's full contrast; strong ink stays as it is
+        ink *= 255 / ink.max()
+    return ink, bool(noise > 0 or not np.isscalar(paper))
+
+
+def prepare(image, name="image"):
+    """A PIL image -> uint8 tensor [28, 28] prepared as MNIST was: white ink on black, paper and shadows taken out,
+    cropped to the ink, the longer side scaled to 20 pixels, centred by its centre of mass. ImageError if it has no
+    ink."""
+    ink, photographed = ink_of(reduced(grey_levels(image)), name)
+    # MNIST scaled the box of the sharp black-and-white NIST originals to 20 pixels: here, the box of the clear ink
+    # (at least a tenth of the strongest). The crop adds the halo around it (anti-aliasing, blur) but no specks
+    # further away. An MNIST digit (whose clear ink spans 20 pixels in 9,996 of 10,000) is left as it is.
+    clear = ink >= CLEAR * ink.max()
+    parts, n = label(clear, structure=np.ones((3, 3)))
+    if n > 1 and photographed:  # on a noisy or shadowed page, pieces far weaker than the main one are specks or a
+        # shadow's edge, not ink (a clean digit, MNIST's own, keeps every piece)
+        mass = np.bincount(parts.ravel(), weights=ink.ravel())[1:]
+        dropped = np.isin(parts, 1 + np.flatnonzero(mass < SPECK * mass.max()))
+        ink, clear = np.where(dropped, 0, ink), clear & ~dropped
+    rows, cols = np.nonzero(clear)
+    long_side = max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+    halo = -(-long_side // 10)
+    window = ink[max(rows.min() - halo, 0):rows.max() + halo + 1, max(cols.min() - halo, 0):cols.max() + halo + 1]
+    rows, cols = np.nonzero(window)
+    crop = window[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    scale = min(BOX / long_side, FIELD / max(crop.shape))  # the halo must still fit the field
+    if scale != 1:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        smooth = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR  # averaging down, smooth up
+        crop = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, smooth))
+        crop = np.clip(crop, 0, 255)
+    field = np.zeros((FIELD, FIELD))
+    mass = crop.sum()
+    centre_y = (crop.sum(1) * np.arange(crop.shape[0])).sum() / mass
+    centre_x = (crop.sum(0) * np.arange(crop.shape[1])).sum() / mass
+    top = int(np.clip(round(FIELD / 2 - centre_y), 0, FIELD - crop.shape[0]))
+    left = int(np.clip(round(FIELD / 2 - centre_x), 0, FIELD - crop.shape[1]))
+    field[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
+    return torch.from_numpy(np.round(field).astype(np.uint8))
