@@ -104,7 +104,7 @@ def main():
                 start += len(block)
         rows[f"{name.upper() if name == 'umap' else 't-SNE'}, 3 numbers"] = score(
             lambda images: lookup[images.data_ptr()], train_codes, first.train_labels, sets)
-    print(f"| code | " + " | ".join(f"{name} ({n:,})" for name, n in sizes.items()) + " |")
+    print("| code | " + " | ".join(f"{name} ({n:,})" for name, n in sizes.items()) + " |")
     print("| --- |" + " --- |" * len(sizes))
     for name, row in rows.items():
         print(f"| {name} | " + " | ".join(f"{row[s]:.3f}" for s in sizes) + " |")

@@ -1,7 +1,6 @@
 """Command line: conae (or python -m conae) train | sweep | compare | recognise [options]; each has --help."""
 import argparse
 import json
-import math
 import os
 import signal
 import sys
