@@ -95,6 +95,11 @@ def reduced(grey, longest=WORK_SIDE):
                       np.float64)
 
 
+def rim(image):
+    """The pixels around the edge of an image, where the paper is if anywhere."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
 def stroke_window(grey):
     """Pixels: wider than any pen stroke (a twelfth of the page, at least PAPER_OPENING)."""
     return max(PAPER_OPENING, round(max(grey.shape) / 12))
@@ -104,9 +109,9 @@ def ink_is_dark(grey):
     """Whether the ink is darker than the paper. A page whose rim is clearly light or clearly dark says so; on a
     page in part shadow the paper is what the neighbourhood of each pixel mostly is (a median filter wider than a
     stroke, which follows a shadow's edge), and the ink is the side that strays further from it."""
-    rim = np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]))
-    if abs(rim - 127.5) > 64:
-        return rim > 127.5
+    edge = np.median(rim(grey))
+    if abs(edge - 127.5) > 64:
+        return edge > 127.5
     strays = grey - median_filter(grey, size=stroke_window(grey), mode="nearest")
     return -np.percentile(strays, 0.5) > np.percentile(strays, 99.5)
 
@@ -117,9 +122,8 @@ def paper_level(bright_ink):
     pixels) removes the ink and keeps the paper, shadows and gradients included. Where that level varies by at most
     UNEVEN around the rim of the page (where a character rarely is), a single level serves: the border's median."""
     paper = grey_opening(bright_ink, size=(stroke_window(bright_ink),) * 2, mode="nearest")
-    rim = np.concatenate([paper[0], paper[-1], paper[:, 0], paper[:, -1]])
-    if rim.max() - rim.min() <= UNEVEN:
-        border = np.concatenate([bright_ink[0], bright_ink[-1], bright_ink[:, 0], bright_ink[:, -1]])
+    if np.ptp(rim(paper)) <= UNEVEN:
+        border = rim(bright_ink)
         return np.median(border), border
     return paper, bright_ink - paper  # the paper's noise is read around the taken-out level
 
