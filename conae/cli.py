@@ -8,15 +8,15 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .analysis import sweep
 from .baselines import BASELINES, baseline_names
 from .checkpoint import CheckpointError, read_checkpoint, save_codes
-from .compare import compare, comparison_table, plot_tradeoff
+from .compare import compare, comparison_table, plot_tradeoff, sweep
 from .config import PRESETS, ConfigError, check_setting, config_from_dict, make_config
-from .data import DATASETS, load_data, subset
+from .data import DATASETS, load_splits
 from .device import PRECISIONS
 from .errors import UserError
 from .evaluate import split_codes
+from .grid import check_ray, plan
 from .neighbours import check_enough_images
 from .recognise import as_json, load_reference, plot_recognition, recognise_files, summary_line
 from .report import collect_metrics, make_figures, save_figure, save_run, write_json
@@ -62,6 +62,8 @@ def check_flags(args):
                 check_setting(name, value)
             except ConfigError as e:
                 raise ConfigError(flag, str(e)) from None
+    if getattr(args, "jobs", None) is not None:
+        plan(args.jobs, args.threads_per_run, args.backend, args.address)
 
 
 def build_parser():
@@ -81,6 +83,17 @@ def build_parser():
     data_flags.add_argument("--no-download", action="store_true", help="never try to download the dataset")
     data_flags.add_argument("--no-fallback", action="store_true",
                             help="fail instead of using the offline 5k MNIST sample when a split is missing")
+    grid_flags = argparse.ArgumentParser(add_help=False)  # sweep and compare: how many runs at once, and where
+    grid_flags.add_argument("--jobs", type=int, default=1,
+                            help="runs at once, as scikit-learn's n_jobs: 1 (the default) one after another in this "
+                                 "process, N in N worker processes, -1 one per usable core, -2 all but one")
+    grid_flags.add_argument("--threads-per-run", type=int,
+                            help="torch threads of each run (default: the usable cores shared among the jobs)")
+    grid_flags.add_argument("--backend", default="loky",
+                            help="loky (the default): worker processes on this machine; ray: Ray's workers, on this "
+                                 "machine or a cluster (pip install 'conae[ray]')")
+    grid_flags.add_argument("--address", help="with --backend ray: a running Ray cluster's HOST:PORT or ray://HOST:PORT "
+                                              "(default: start Ray on this machine)")
     common = argparse.ArgumentParser(add_help=False, parents=[data_flags])  # train and sweep: the recipe too
     common.add_argument("--preset",
                         help="default (the default): conae's fast recipe; original: the original notebook's recipe; "
@@ -109,15 +122,16 @@ def build_parser():
                        help="continue the run in --out from its last recorded point (model.pt is rewritten at "
                             "every recorded point, at least 10 per run; Ctrl-C or SIGTERM keeps it)")
 
-    code_sizes = commands.add_parser("sweep", parents=[common],
+    code_sizes = commands.add_parser("sweep", parents=[common, grid_flags],
                                      help="train one model per code size and plot quality against it",
                                      description="Train one ConvAE per code size with the same recipe and data, "
-                                                 "then write sweep.json, code_size.png and dim-N/model.pt into --out.")
+                                                 "then write sweep.json, code_size.png and dim-N/ into --out. Finished sizes "
+                                                 "are kept in --out/dim-N/, so an interrupted sweep continues.")
     code_sizes.add_argument("--embedding-dims", type=comma_list(int), default=(1, 2, 3, 4, 8, 16),
                             help="comma-separated code sizes (default: 1,2,3,4,8,16)")
     code_sizes.add_argument("--out", default=None, help="output folder (default: runs/sweep)")
 
-    many = commands.add_parser("compare", parents=[data_flags],
+    many = commands.add_parser("compare", parents=[data_flags, grid_flags],
                                help="train presets over several seeds beside the PCA, UMAP and t-SNE baselines",
                                description="Train every preset x seed on the same data, compute the baselines once, "
                                            "and write comparison.json and tradeoff.png into --out. Finished runs "
@@ -186,11 +200,6 @@ def with_data_flags(cfg, args):
                    fallback=cfg.fallback and not args.no_fallback)
 
 
-def load_splits(cfg):
-    train_split, test_split = load_data(cfg.data_root, cfg.download, cfg.fallback, cfg.dataset)
-    return subset(train_split, cfg.train_subset, cfg.seed), test_split
-
-
 def train_command(args):
     out = out_dir(args)
     check_writable(out)
@@ -211,17 +220,26 @@ def train_command(args):
           f"wrote {out}/")
 
 
+def grid_flags(args):
+    """The grid's flags as compare's and sweep's keywords."""
+    return dict(jobs=args.jobs, threads_per_run=args.threads_per_run, backend=args.backend, address=args.address)
+
+
 def compare_command(args):
     out = out_dir(args)
     check_writable(out)
     configs = {name: with_data_flags(make_config(name, dataset=args.dataset, train_subset=args.train_subset,
                                                  steps=args.steps), args)
                for name in args.presets}
-    train_split, test_split = load_splits(next(iter(configs.values())))
+    first = next(iter(configs.values()))
+    train_split, test_split = load_splits(first)  # checked and downloaded here, before any run starts
     for cfg in configs.values():
         check_enough_images(cfg, len(train_split))  # before anything is written
+    if args.backend == "ray":
+        check_ray(args.address)
     out.mkdir(parents=True, exist_ok=True)
-    comparison = compare(configs, args.seeds, train_split, test_split, out, args.baselines)
+    comparison = compare(configs, args.seeds, train_split, test_split, out, args.baselines,
+                         training_subset=(first.train_subset, first.seed), **grid_flags(args))
     write_json(out / "comparison.json", comparison)
     save_figure(out / "tradeoff.png", plot_tradeoff(comparison))
     print(comparison_table(comparison))
@@ -232,9 +250,11 @@ def sweep_command(args):
     out = out_dir(args)
     check_writable(out)
     cfg = config_from_flags(args)
-    train_split, test_split = load_splits(cfg)
+    train_split, test_split = load_splits(cfg)  # checked and downloaded here, before any run starts
+    if args.backend == "ray":
+        check_ray(args.address)
     out.mkdir(parents=True, exist_ok=True)
-    rows = sweep(cfg, sorted(args.embedding_dims), train_split, test_split, out_dir=out)
+    rows = sweep(cfg, sorted(args.embedding_dims), train_split, test_split, out_dir=out, **grid_flags(args))
     write_json(out / "sweep.json", dict(rows=rows, n_train=len(train_split), n_test=len(test_split),
                                         train_source=train_split.source, test_source=test_split.source,
                                         config=asdict(cfg)))
@@ -305,7 +325,8 @@ def main(argv=None):
             kept = (f"the finished runs are kept in {out}/runs/; the same command continues from them (and from "
                     "the last point of the run it was in)")
         elif args.command == "sweep":
-            kept = f"the code sizes finished before it keep their {out}/dim-N/model.pt; no sweep.json was written"
+            kept = (f"the finished code sizes are kept in {out}/dim-N/; the same command continues from them (and from "
+                    "the last point of the runs it was in)")
         else:
             kept = (f"{out}/model.pt keeps {describe(saved)}; continue with: python -m conae train --out {out} --resume"
                     if saved else "nothing was saved yet")

@@ -1,22 +1,24 @@
-"""Presets over many seeds, beside the baselines: `python -m conae compare` and its trade-off figure.
+"""Grids of runs: presets over many seeds beside the baselines (`python -m conae compare`, and its trade-off
+figure), and one model per code size (`python -m conae sweep`).
 
-Every preset x seed is trained on the same data and scored on the same test set; the baselines (PCA, UMAP,
-t-SNE with as many components as the code has numbers) are computed once. Each finished run is kept in
-OUT/runs/PRESET-seed-N/ (its model.pt and result.json), so an interrupted compare continues where it stopped.
+Every preset x seed is trained on the same data and scored on the same test set, one after another or several
+at once (conae.grid); the baselines (PCA, UMAP, t-SNE with as many components as the code has numbers) are
+computed once, after the runs. Each finished run is kept in OUT/runs/PRESET-seed-N/ (its model.pt and
+result.json), so an interrupted compare continues where it stopped.
 """
 import json
 import statistics
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 
 from .baselines import BASELINES, NAMES, run_baseline
-from .checkpoint import save_codes
-from .evaluate import recognition, split_codes
+from .config import check_setting
+from .grid import run_runs
 from .neighbours import check_enough_images
 from .report import write_json
-from .train import fit
 from .viz import class_colors, class_legend, scatter_points
 
 def headline(result):
@@ -25,22 +27,28 @@ def headline(result):
                 linear_probe_accuracy=result["linear_probe_accuracy"])
 
 
-def run_one(cfg, train_split, test_split, folder, verbose=True):
-    """Trains (or resumes, or reads back) one preset x seed; returns its comparison.json entry."""
-    done = folder / "result.json"
-    if done.is_file():
-        return json.loads(done.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    checkpoint = folder / "model.pt"
-    model, history, _ = fit(cfg, train_split, test_split, verbose=verbose, checkpoint=checkpoint,
-                            resume=checkpoint.is_file())
-    train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
-    save_codes(checkpoint, train_split, train_codes)  # so that `conae recognise` and the explorer can use it
-    rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks=(1, 5))
-    result = dict(seed=cfg.seed, **headline(dict(rec, test_bce=test_bce)),
-                  train_seconds=sum(h["seconds"] for h in history))  # the neighbour layout included
-    write_json(done, result)
-    return result
+def sweep(cfg, dims, train_split, test_split, out_dir=None, verbose=True, **grid):
+    """Trains one model per code size in dims with cfg's recipe (see conae.grid; grid: jobs, threads_per_run,
+    backend, address); one row per size: the autoencoder's and PCA's test BCE, k-NN (k = 1 and 5) and
+    linear-probe accuracy, and the training seconds. Each model is kept in out_dir/dim-N/ (model.pt, and
+    result.json once finished), so a sweep run again continues where it stopped; without out_dir, in a
+    temporary folder. train_split: as conae.data.load_splits(cfg) gives it (workers load it so)."""
+    for dim in dims:
+        check_setting("embedding_dim", dim)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(out_dir or scratch)
+        runs = [(f"embedding_dim {dim}", replace(cfg, embedding_dim=dim), out / f"dim-{dim}") for dim in dims]
+        results = run_runs(runs, (train_split, test_split), (cfg.train_subset, cfg.seed), verbose=verbose, **grid)
+    rows = []
+    for dim, result in zip(dims, results):  # PCA here, after the runs: it does not fight them for cores
+        pca = run_baseline("pca", train_split, test_split, dim)
+        rows.append(dict(
+            embedding_dim=dim, test_bce=result["test_bce"], knn_accuracy=result["knn_accuracy"],
+            linear_probe_accuracy=result["linear_probe_accuracy"], train_seconds=result["train_seconds"],
+            ran_on=result["ran_on"],
+            pca=dict(test_bce=pca["test_bce"], knn_accuracy={k: pca["knn_accuracy"][k] for k in ("1", "5")},
+                     linear_probe_accuracy=pca["linear_probe_accuracy"])))
+    return rows
 
 
 def median_of(runs):
@@ -51,20 +59,21 @@ def median_of(runs):
                 train_seconds=statistics.median(r["train_seconds"] for r in runs))
 
 
-def compare(configs, seeds, train_split, test_split, out_dir, baselines=BASELINES, verbose=True):
-    """configs: {preset name: Config}; trains every preset x seed into out_dir/runs/, computes the baselines once
-    (out_dir/baselines.json, kept too), and returns the comparison.json dict."""
+def compare(configs, seeds, train_split, test_split, out_dir, baselines=BASELINES, verbose=True,
+            training_subset=(0, 0), **grid):
+    """configs: {preset name: Config}; trains every preset x seed into out_dir/runs/PRESET-seed-N/ (see
+    conae.grid; grid: jobs, threads_per_run, backend, address), then computes the baselines once, here
+    (out_dir/baselines.json, kept too); returns the comparison.json dict, assembled from the run folders.
+    training_subset: (size, seed) train_split was drawn with (conae.data.subset), so that workers load the same
+    images."""
     out = Path(out_dir)
     for cfg in configs.values():
         check_enough_images(cfg, len(train_split))
-    runs = []
-    for name, cfg in configs.items():
-        for seed in seeds:
-            if verbose:
-                print(f"{name}, seed {seed}:", flush=True)
-            result = run_one(replace(cfg, seed=seed), train_split, test_split, out / "runs" / f"{name}-seed-{seed}",
-                             verbose)
-            runs.append(dict(preset=name, **result))
+    runs = [(f"{name}, seed {seed}", replace(cfg, seed=seed), out / "runs" / f"{name}-seed-{seed}")
+            for name, cfg in configs.items() for seed in seeds]
+    results = run_runs(runs, (train_split, test_split), training_subset, verbose=verbose, **grid)
+    runs = [dict(preset=name, **result) for (name, _), result in
+            zip(((name, seed) for name in configs for seed in seeds), results)]
     saved = out / "baselines.json"
     found = json.loads(saved.read_text()) if saved.is_file() else {}
     size = next(iter(configs.values())).embedding_dim

@@ -202,9 +202,9 @@ def check_data_root(root, download):
                         "MNIST then falls back to its 5,000-digit sample)")
 
 
-def load_data(root="data", download=True, fallback=True, dataset="mnist"):
+def load_data(root="data", download=True, fallback=True, dataset="mnist", verbose=True):
     """The (train, test) splits of dataset (a key of DATASETS), each from the best source available;
-    prints where each came from."""
+    prints where each came from (verbose)."""
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
     test = load_split(root, train=False, download=download, fallback=fallback, dataset=dataset)
@@ -212,8 +212,15 @@ def load_data(root="data", download=True, fallback=True, dataset="mnist"):
     train = load_split(root, train=True, download=download, fallback=fallback, test_fell_back=test_fell_back,
                        dataset=dataset)
     for name, split in (("train", train), ("test", test)):
-        print(f"{name}: {len(split):,} images from {split.source}")
+        if verbose:
+            print(f"{name}: {len(split):,} images from {split.source}")
     return train, test
+
+
+def load_splits(cfg):
+    """The (train, test) Splits a Config names: its data set, where it is, and its training subset."""
+    train_split, test_split = load_data(cfg.data_root, cfg.download, cfg.fallback, cfg.dataset)
+    return subset(train_split, cfg.train_subset, cfg.seed), test_split
 
 
 def subset(split, n, seed=0):

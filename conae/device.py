@@ -1,9 +1,15 @@
 """Where and in what precision a run computes: the device, bfloat16 where it is fast, and the memory layout."""
+import os
 from contextlib import nullcontext
 
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def usable_cores():
+    """The CPU cores this process may run on (its affinity where the OS tells it, e.g. under Slurm or taskset)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def pick_device(name="auto"):

@@ -276,7 +276,7 @@ def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25,
 
 
 def plot_sweep(rows):
-    """Test BCE and recognition accuracy against the code size, autoencoder beside PCA (conae.analysis.sweep)."""
+    """Test BCE and recognition accuracy against the code size, autoencoder beside PCA (conae.compare.sweep)."""
     dims = [r["embedding_dim"] for r in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     left.plot(dims, [r["test_bce"] for r in rows], "o-", label="autoencoder")

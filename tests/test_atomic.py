@@ -31,3 +31,10 @@ def test_successful_write_replaces(tmp_path):
     write_json(tmp_path / "m.json", {"a": 2})
     assert json.loads((tmp_path / "m.json").read_text()) == {"a": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_writers_sharing_a_folder_use_temporaries_of_their_own(tmp_path):
+    names = []
+    for _ in range(2):
+        atomic_write(tmp_path / "result.json", lambda tmp: (names.append(tmp.name), tmp.write_text("{}")))
+    assert names[0] != names[1] and all(n.endswith(".tmp.json") for n in names)

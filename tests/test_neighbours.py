@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-import conae.compare
+import conae.grid
 from conae import baselines
 from conae.cli import main
 from conae.compare import comparison_table, plot_tradeoff
@@ -128,7 +128,7 @@ def test_compare_writes_the_comparison_and_continues_where_it_stopped(tiny_root,
     out = tmp_path / "compare"
     args = ["compare", "--data-root", str(tiny_root), "--out", str(out), "--seeds", "0,1", "--steps", "12",
             "--no-download"]
-    real_fit, fits = conae.compare.fit, []
+    real_fit, fits = conae.grid.fit, []
 
     def fit_then_interrupt(*a, **k):
         fits.append(1)
@@ -136,12 +136,12 @@ def test_compare_writes_the_comparison_and_continues_where_it_stopped(tiny_root,
             raise KeyboardInterrupt
         return real_fit(*a, **k)
 
-    monkeypatch.setattr(conae.compare, "fit", fit_then_interrupt)
+    monkeypatch.setattr(conae.grid, "fit", fit_then_interrupt)
     assert main(args) == 130
     assert "the finished runs are kept" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["default-seed-0", "default-seed-1",
                                                                "neighbours-seed-0"]
-    monkeypatch.setattr(conae.compare, "fit", lambda *a, **k: (fits.append(1), real_fit(*a, **k))[1])
+    monkeypatch.setattr(conae.grid, "fit", lambda *a, **k: (fits.append(1), real_fit(*a, **k))[1])
     assert main(args) == 0
     assert len(fits) == 3 + 2  # the two finished runs were not trained again
     comparison = json.loads((out / "comparison.json").read_text())
@@ -150,7 +150,8 @@ def test_compare_writes_the_comparison_and_continues_where_it_stopped(tiny_root,
     assert [(r["preset"], r["seed"]) for r in comparison["runs"]] == [("default", 0), ("default", 1),
                                                                      ("neighbours", 0), ("neighbours", 1)]
     run = comparison["runs"][0]
-    assert set(run) == {"preset", "seed", "test_bce", "knn_accuracy", "linear_probe_accuracy", "train_seconds"}
+    assert set(run) == {"preset", "seed", "embedding_dim", "test_bce", "knn_accuracy", "linear_probe_accuracy",
+                        "train_seconds", "ran_on"}
     assert set(run["knn_accuracy"]) == {"1", "5"} and run["train_seconds"] > 0
     assert set(comparison["median"]) == {"default", "neighbours"}
     pair = [r["knn_accuracy"]["5"] for r in comparison["runs"][:2]]
