@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 from conae.compare import compare  # noqa: E402
 from conae.config import make_config  # noqa: E402
-from conae.data import load_data  # noqa: E402
+from conae.data import load_splits  # noqa: E402
 from conae.device import usable_cores  # noqa: E402
 
 
@@ -39,9 +39,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     cores = usable_cores()
-    splits = load_data(args.data_root, download=False)
-    configs = {name: make_config(name, steps=args.steps, data_root=args.data_root, download=False)
-               for name in ("default", "original")}
+    configs = {name: make_config(name, steps=args.steps, data_root=args.data_root, download=False, deskew=False)
+               for name in ("default", "original")}  # one kind of images for both (see conae.compare)
+    splits = load_splits(configs["default"])
     ways = {f"one after another, {cores} threads each": (1, cores),
             f"{args.jobs} at once, {max(1, cores // args.jobs)} thread(s) each": (args.jobs, max(1, cores // args.jobs))}
     timed_grid(configs, splits, args.jobs, max(1, cores // args.jobs))  # starts the workers

@@ -12,8 +12,9 @@ For each model.pt (from `conae train` or `conae compare`, which keep the trainin
   - photos: for the first --photos MNIST test digits under --data-root, the share of photographed copies (uneven
     light, noise, blur, JPEG) whose vote equals the clean digit's; and of the same photos stored turned, with an
     EXIF orientation tag.
-Every image goes through conae's own preparation (conae.prepare), the one `conae recognise` uses. The baselines
-are fitted on the first model's training images (raw pixels: 5-NN on the 784 prepared pixels).
+Every image goes through conae's own preparation (conae.prepare), the one `conae recognise` uses, and is deskewed
+where the models were trained on deskewed images. The baselines are fitted on the first model's training images
+(raw pixels: 5-NN on the 784 prepared pixels), so every number of a table is of the same images.
 """
 import argparse
 import sys
@@ -30,7 +31,7 @@ from conae.baselines import tsne_codes, umap_codes  # noqa: E402
 from conae.data import Split, load_data  # noqa: E402
 from conae.evaluate import knn_predictions  # noqa: E402
 from conae.inference import encode  # noqa: E402
-from conae.prepare import prepare, read_image  # noqa: E402
+from conae.prepare import deskewed, prepare, read_image  # noqa: E402
 from conae.recognise import load_reference  # noqa: E402
 from transfer_set import font_digits, photographed, save_photo, uci_digits  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -72,10 +73,16 @@ def main():
     parser.add_argument("--baselines", default="raw,umap,tsne")
     args = parser.parse_args()
     sets = transfer_sets(args.data_root, args.photos)
+    if load_reference(args.model[0]).deskew:  # as the models' training images were (conae.prepare.deskewed)
+        sets = {name: (deskewed(images), deskewed(truth) if truth.ndim == 3 else truth)
+                for name, (images, truth) in sets.items()}
     sizes = {name: len(images) for name, (images, _) in sets.items()}
     rows, runs = {}, {}
+    first = load_reference(args.model[0])
     for path in args.model:
         reference = load_reference(path)
+        if reference.deskew != first.deskew:
+            parser.error("the models must all deskew their images, or none: a table compares codes of the same images")
         name = Path(path).parent.name  # compare's run folders: PRESET-seed-N
         runs[name] = score(lambda images: encode(reference.model, images), reference.train_codes,
                            reference.train_labels, sets)
@@ -85,7 +92,6 @@ def main():
         rows[label] = {s: float(np.median([row[s] for row in mine])) for s in sets}
     for name, row in runs.items():
         print(name, ", ".join(f"{s} {v:.3f}" for s, v in row.items()))
-    first = load_reference(args.model[0])
     train = Split(first.train_images, torch.as_tensor(first.train_labels), "the first model's training images")
     for name in [b for b in args.baselines.split(",") if b]:
         if name == "raw":

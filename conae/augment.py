@@ -70,8 +70,9 @@ def random_elastic(x, alpha, sigma, generator):
     radius = int(2 * sigma)
     taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1) / sigma) ** 2)
     taps /= taps.sum()
-    field = F.conv2d(F.pad(field.reshape(2 * n, 1, h, w), (radius,) * 4, mode="reflect"),
-                     (taps[:, None] * taps[None, :])[None, None]).reshape(n, 2, h, w)
+    field = F.pad(field.reshape(2 * n, 1, h, w), (radius,) * 4, mode="reflect")
+    field = F.conv2d(F.conv2d(field, taps[None, None, :, None]), taps[None, None, None, :])  # the Gaussian is
+    field = field.reshape(n, 2, h, w)  # separable: down the columns, then along the rows (5x fewer operations)
     grid = F.affine_grid(torch.eye(2, 3).repeat(n, 1, 1), [n, 1, h, w], align_corners=False)
     grid = grid + (alpha * field.permute(0, 2, 3, 1) * torch.tensor([2 / w, 2 / h]))
     return F.grid_sample(x, grid.to(x.device), align_corners=False, padding_mode="zeros")

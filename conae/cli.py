@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .baselines import BASELINES, baseline_names
 from .checkpoint import CheckpointError, read_checkpoint, save_codes
-from .compare import compare, comparison_table, plot_tradeoff, sweep
+from .compare import check_same_images, compare, comparison_table, plot_tradeoff, sweep
 from .config import PRESETS, ConfigError, check_setting, config_from_dict, make_config
 from .data import DATASETS, load_splits
 from .device import PRECISIONS
@@ -231,6 +231,7 @@ def compare_command(args):
     configs = {name: with_data_flags(make_config(name, dataset=args.dataset, train_subset=args.train_subset,
                                                  steps=args.steps), args)
                for name in args.presets}
+    check_same_images(configs)
     first = next(iter(configs.values()))
     train_split, test_split = load_splits(first)  # checked and downloaded here, before any run starts
     for cfg in configs.values():

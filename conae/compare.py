@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from .baselines import BASELINES, NAMES, run_baseline
-from .config import check_setting
+from .config import ConfigError, check_setting
 from .grid import run_runs
 from .neighbours import check_enough_images
 from .report import write_json
@@ -59,14 +59,24 @@ def median_of(runs):
                 train_seconds=statistics.median(r["train_seconds"] for r in runs))
 
 
+def check_same_images(configs):
+    """ConfigError unless every preset of a comparison sees the same images (deskewed or not, as the baselines)."""
+    kinds = {name: cfg.deskew for name, cfg in configs.items()}
+    if len(set(kinds.values())) > 1:
+        raise ConfigError("presets", "presets that deskew their images and presets that do not cannot share one "
+                                     f"table ({', '.join(f'{n}: deskew {d}' for n, d in kinds.items())}): compare "
+                                     "them separately")
+
+
 def compare(configs, seeds, train_split, test_split, out_dir, baselines=BASELINES, verbose=True,
             training_subset=(0, 0), **grid):
     """configs: {preset name: Config}; trains every preset x seed into out_dir/runs/PRESET-seed-N/ (see
     conae.grid; grid: jobs, threads_per_run, backend, address), then computes the baselines once, here
     (out_dir/baselines.json, kept too); returns the comparison.json dict, assembled from the run folders.
-    training_subset: (size, seed) train_split was drawn with (conae.data.subset), so that workers load the same
-    images."""
+    train_split, test_split: as conae.data.load_splits gives them for these configs, training_subset the (size,
+    seed) of its subset, so that workers load the same images."""
     out = Path(out_dir)
+    check_same_images(configs)
     for cfg in configs.values():
         check_enough_images(cfg, len(train_split))
     runs = [(f"{name}, seed {seed}", replace(cfg, seed=seed), out / "runs" / f"{name}-seed-{seed}")

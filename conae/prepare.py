@@ -16,13 +16,18 @@ Preparing (LeCun et al.'s recipe for MNIST, behind a step that takes the paper o
   5. cropped to the clear ink, the longer side scaled to 20 pixels keeping the aspect ratio, placed in 28x28 by
      its centre of mass.
 On an image that is already an MNIST digit every step is the identity.
+
+Deskewing (deskewed; for models trained with Config.deskew, on training, test and new images alike): each
+28x28 character sheared along its rows so that the slant of its ink (from its second moments) is upright, its
+centre of mass at the field's centre. A writer's slant says nothing about the character, so the code need not
+spend itself on it.
 """
 import warnings
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from scipy.ndimage import grey_opening, label, median_filter
+from scipy.ndimage import affine_transform, grey_opening, label, median_filter
 
 from .errors import UserError
 
@@ -179,3 +184,24 @@ def prepare(image, name="image"):
     left = int(np.clip(round(FIELD / 2 - centre_x), 0, FIELD - crop.shape[1]))
     field[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
     return torch.from_numpy(np.round(field).astype(np.uint8))
+
+
+def deskewed(images):
+    """uint8 images [N, 28, 28] (or one [28, 28]) each sheared upright by its second moments: the row-wise shift
+    that makes the covariance of its ink's rows and columns zero, its centre of mass moved to the field's centre
+    (bilinear). A blank image stays as it is."""
+    batch = torch.as_tensor(images)
+    flat = batch.reshape(-1, FIELD, FIELD).numpy().astype(np.float64)
+    out = np.empty_like(flat)
+    rows, cols = np.mgrid[:FIELD, :FIELD]
+    centre = np.full(2, (FIELD - 1) / 2)
+    for i, ink in enumerate(flat):
+        mass = ink.sum()
+        if mass == 0:
+            out[i] = ink
+            continue
+        cy, cx = (rows * ink).sum() / mass, (cols * ink).sum() / mass
+        slant = ((rows - cy) * (cols - cx) * ink).sum() / ((rows - cy) ** 2 * ink).sum()
+        shear = np.array([[1.0, 0.0], [slant, 1.0]])  # output (row, col) -> input (row, col + slant * row)
+        out[i] = affine_transform(ink, shear, offset=np.array([cy, cx]) - shear @ centre, order=1)
+    return torch.from_numpy(np.clip(np.round(out), 0, 255).astype(np.uint8)).reshape(batch.shape)

@@ -11,7 +11,7 @@ import torch
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from .inference import bce_per_image, decode, encode
 from .knn import nearest, neighbour_index, vote
-from .prepare import ImageError, grey_levels, prepare, read_image
+from .prepare import ImageError, deskewed, grey_levels, prepare, read_image
 
 
 @dataclass
@@ -23,16 +23,17 @@ class Reference:
     train_images: torch.Tensor  # uint8 [N, 28, 28]
     classes: tuple
     test_bce: float = None    # the model's mean test BCE, to read a single image's BCE against
+    deskew: bool = False      # the model was trained on deskewed images: new images are deskewed too
 
     def __post_init__(self):
         self.index = neighbour_index(self.train_codes)
 
 
-def reference_from_model(model, train_split, train_codes=None, test_bce=None):
-    """A Reference for a model in memory (the notebook's), from its training split."""
+def reference_from_model(model, train_split, train_codes=None, test_bce=None, deskew=False):
+    """A Reference for a model in memory (the notebook's), from its training split; deskew: its images were."""
     codes = encode(model, train_split.images) if train_codes is None else train_codes
     return Reference(model.eval(), codes, train_split.labels.numpy(), train_split.images, tuple(train_split.classes),
-                     test_bce)
+                     test_bce, deskew)
 
 
 def load_reference(path):
@@ -42,16 +43,17 @@ def load_reference(path):
     if not codes:
         raise CheckpointError(f"{path} holds no training codes (it was written before conae saved them, or by "
                               f"another command): train a new one with python -m conae train")
-    model, _, history, _ = load_checkpoint(path)
+    model, cfg, history, _ = load_checkpoint(path)
     model = model.to(memory_format=torch.channels_last)  # as in training, so codes match the saved ones bitwise
     return Reference(model, codes["train_codes"].numpy(), codes["train_labels"].numpy(), codes["train_images"],
-                     tuple(codes["classes"]), history[-1]["test_bce"] if history else None)
+                     tuple(codes["classes"]), history[-1]["test_bce"] if history else None, cfg.deskew)
 
 
 def recognise(images, reference, k=5):
-    """For each prepared uint8 image [28, 28] (see prepare): the class its k nearest training codes vote for
-    (conae.knn.vote, as in the evaluation), the vote share, the runner-up, the reconstruction BCE, and what a
-    figure of it needs (reconstruction, nearest training images)."""
+    """For each uint8 image [28, 28] as the model sees it (prepared, and deskewed where the model's images were;
+    recognise_images does both): the class its k nearest training codes vote for (conae.knn.vote, as in the
+    evaluation), the vote share, the runner-up, the reconstruction BCE, and what a figure of it needs (the image,
+    its reconstruction, its nearest training images)."""
     images = torch.stack(list(images))
     codes = encode(reference.model, images)  # the very path evaluate takes, so an MNIST digit gets its vote
     reconstructions = decode(reference.model, codes)
@@ -65,21 +67,25 @@ def recognise(images, reference, k=5):
             label=reference.classes[winner], **{"class": winner}, votes=float(votes.share[i]),
             runner_up=(dict(label=reference.classes[second], votes=float(votes.runner_up_share[i]))
                        if second >= 0 else None),
-            bce=float(bces[i]), code=codes[i].tolist(), reconstruction=reconstructions[i], nearest=neighbours))
+            bce=float(bces[i]), code=codes[i].tolist(), prepared=images[i], reconstruction=reconstructions[i],
+            nearest=neighbours))
     return results
 
 
 def recognise_images(images, reference, k=5, names=None):
-    """recognise() for PIL images of any kind, each prepared first; each result also carries "path" (its name),
-    "input" (its grey levels) and "prepared". ImageError for an image with no ink."""
+    """recognise() for PIL images of any kind, each prepared first; each result also carries "path" (its name)
+    and "input" (its grey levels). ImageError for an image with no ink."""
     names = names or [f"image {i + 1}" for i in range(len(images))]
     return with_inputs(images, [prepare(image, name) for image, name in zip(images, names)], names, reference, k)
 
 
 def with_inputs(images, prepared, names, reference, k):
+    prepared = torch.stack(list(prepared))
+    if reference.deskew:  # as the model's training and test images were
+        prepared = deskewed(prepared)
     results = recognise(prepared, reference, k)
-    for result, image, ready, name in zip(results, images, prepared, names):
-        result.update(path=name, input=grey_levels(image), prepared=ready)
+    for result, image, name in zip(results, images, names):
+        result.update(path=name, input=grey_levels(image))
     return results
 
 
@@ -124,7 +130,7 @@ def plot_recognition(results, reference):
         runner = f", runner-up {result['runner_up']['label']}" if result["runner_up"] else ""
         verdict = (f"{Path(result['path']).name}\nvoted {result['label']} ({result['votes']:.0%} of "
                    f"{len(result['nearest'])}{runner})")
-        panels = [(result["input"], verdict, "gray"), (result["prepared"].numpy(), "prepared 28x28", "gray_r"),
+        panels = [(result["input"], verdict, "gray"), (result["prepared"].numpy(), "prepared 28x28" + ", deskewed" * reference.deskew, "gray_r"),
                   (result["reconstruction"].numpy(), f"reconstruction\nBCE {result['bce']:.3f}", "gray_r")]
         panels += [(reference.train_images[j].numpy(), f"neighbour {n + 1}: "
                     f"{reference.classes[reference.train_labels[j]]}", "gray_r") for n, j in enumerate(result["nearest"])]

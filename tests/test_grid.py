@@ -20,7 +20,7 @@ from .conftest import REPO, tree
 from .test_robustness import assert_one_line_error
 
 STEPS = "150"  # a second or two a run: long enough for an interrupt to land between runs
-GRID = ["--presets", "default,original", "--seeds", "0,1", "--steps", STEPS, "--baselines", "none", "--no-download"]
+GRID = ["--presets", "default,neighbours", "--seeds", "0,1", "--steps", STEPS, "--baselines", "none", "--no-download"]
 
 
 def compare_into(root, out, *flags):
@@ -199,3 +199,11 @@ def test_a_grid_of_mixed_precisions_or_cpus_warns():
     for part, other in (("precision", "bf16"), ("cpu_id", {"family": "6"})):
         with pytest.warns(UserWarning, match="ran with different"):
             warn_if_mixed([dict(ran_on=same), dict(ran_on={**same, part: other})])
+
+
+def test_presets_that_see_different_images_are_not_compared_in_one_table(grid_data, tmp_path, capsys):
+    out = tmp_path / "compare"
+    assert main(["compare", "--data-root", str(grid_data), "--out", str(out), "--presets", "original,default",
+                 "--no-download"]) == 1
+    assert_one_line_error(capsys, "original: deskew False, default: deskew True", "compare them separately")
+    assert not out.exists()

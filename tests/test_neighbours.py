@@ -176,3 +176,14 @@ def test_tradeoff_figure_draws_runs_medians_and_baselines():
     assert "n, median of 3" in legend and "UMAP (no decoder), 5-NN 0.907" in legend
     assert [line.get_ydata()[0] for line in ax.get_lines()] == [0.907]  # a baseline without a BCE: a line
     assert "BCE" in ax.get_xlabel() and "5-NN" in ax.get_ylabel() and ax.get_title()
+
+
+def test_the_layout_leaves_the_runs_torch_threads_as_they_were(splits):
+    from conae.neighbours import layout
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        layout(make_config("neighbours", n_neighbors=5), splits[0], verbose=False)  # UMAP's numba resets OpenMP
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

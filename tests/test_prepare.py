@@ -4,10 +4,11 @@ import io
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from scipy.ndimage import label
 
-from conae.prepare import MAX_PIXELS, ImageError, grey_levels, prepare, read_image
+from conae.prepare import MAX_PIXELS, ImageError, deskewed, grey_levels, prepare, read_image
 from tests.test_recognise import mnist_digits, similar
 from transfer_set import photographed, save_photo
 
@@ -83,3 +84,33 @@ def test_truncated_and_corrupt_files_are_one_error_naming_the_file(tmp_path):
     for path in (truncated, corrupt):
         with pytest.raises(ImageError, match=str(path)):
             read_image(path)
+
+
+def slant(image):
+    """The covariance of an image's ink rows and columns over its row variance: 0 for upright ink."""
+    ink = np.asarray(image, dtype=float)
+    rows, cols = np.mgrid[:28, :28]
+    cy, cx = (rows * ink).sum() / ink.sum(), (cols * ink).sum() / ink.sum()
+    return ((rows - cy) * (cols - cx) * ink).sum() / ((rows - cy) ** 2 * ink).sum()
+
+
+def test_deskewing_sets_a_leaning_stroke_upright_and_centres_it():
+    leaning = np.zeros((28, 28), np.uint8)
+    for row in range(4, 24):  # a stroke leaning right by half a pixel per row, off-centre
+        leaning[row, 6 + (23 - row) // 2:9 + (23 - row) // 2] = 255
+    upright = deskewed(torch.from_numpy(leaning))
+    assert abs(slant(leaning)) > 0.3 and abs(slant(upright)) < 0.03
+    mass = upright.numpy().astype(float)
+    rows, cols = np.mgrid[:28, :28]
+    assert np.allclose([(rows * mass).sum() / mass.sum(), (cols * mass).sum() / mass.sum()], 13.5, atol=0.3)
+    assert upright.dtype == torch.uint8 and upright.shape == (28, 28)
+
+
+def test_deskewing_keeps_upright_digits_and_blank_images_and_batches_alike():
+    digits = torch.as_tensor(np.asarray(mnist_digits(8)))
+    batch = deskewed(digits)
+    assert torch.equal(batch[3], deskewed(digits[3]))  # one image or a batch: the same
+    assert torch.equal(deskewed(torch.zeros(2, 28, 28, dtype=torch.uint8)), torch.zeros(2, 28, 28, dtype=torch.uint8))
+    again = deskewed(batch)
+    assert (again.int() - batch.int()).abs().float().mean() < 6  # upright already: moved little a second time
+    assert all(abs(slant(d)) < 0.05 for d in batch)

@@ -61,8 +61,10 @@ def test_an_mnist_digit_as_its_own_png_gets_the_vote_its_code_gets_in_evaluate(m
     printed = json.loads(capsys.readouterr().out)
     reference = load_reference(model_pt)
     from conae.inference import encode
-    expected = knn_predictions(reference.train_codes, reference.train_labels, encode(reference.model,
-                                                                                     torch.from_numpy(digits)))[5]
+    from conae.prepare import deskewed
+    assert reference.deskew  # the default deskews: evaluate sees the test digits deskewed, and so does recognise
+    expected = knn_predictions(reference.train_codes, reference.train_labels,
+                               encode(reference.model, deskewed(torch.from_numpy(digits))))[5]
     assert [r["class"] for r in printed] == expected.tolist()
     assert [r["path"] for r in printed] == list(map(str, paths))
     assert set(printed[0]) == {"path", "label", "class", "votes", "runner_up", "bce"}
@@ -151,3 +153,12 @@ def test_bad_models_and_outs_are_one_line_and_write_nothing(model_pt, tmp_path, 
         last = assert_one_line_error(capsys, message)
         assert str(out or model) in last  # the error names the file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "digit.png", "foreign.pt", "not.pt", "old.pt"]
+
+
+def test_a_model_from_before_deskewing_reads_images_as_they_come():
+    from dataclasses import asdict
+
+    from conae.config import Config, config_from_dict
+    stored = asdict(Config())
+    del stored["deskew"]  # a checkpoint written before the setting existed
+    assert config_from_dict(stored).deskew is False and Config().deskew is True
