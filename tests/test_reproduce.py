@@ -4,10 +4,10 @@ code), and within tolerances elsewhere.
 
 The tolerances (README, "Numbers that re-run"; `bench/float_spread.py` measures them): training is chaotic, so a
 change of rounding alone (AVX2 instead of AVX-512 kernels, 1 thread instead of 2) sends it down another path and
-moves the numbers about as far as a change of seed does. On the notebook's 1,000 test images rounding moved test
-BCE by up to 0.0011 and the k-NN accuracies by up to 0.019; seeds moved them by up to 0.0031 and 0.025 (0.0034 and
-0.045 on the official 10,000). The tolerances cover that spread between seeds, so another CPU passes, and a change
-that moves a number further than a new seed would fails."""
+moves the numbers about as far as a change of seed does. On the notebook's 1,000 deskewed test images rounding
+moved test BCE by up to 0.0008 and the k-NN accuracies by up to 0.020; seeds moved them by up to 0.0009 and 0.046
+(0.0023 and 0.041 on the official 10,000). The tolerances cover that spread between seeds, so another CPU passes,
+and a change that moves a number further than a new seed would fails."""
 import json
 
 import pytest
@@ -17,7 +17,7 @@ from conae.device import pick_device
 from tests.conftest import REPO
 from tests.test_notebook import run
 
-TOLERANCES = {"test BCE": 0.004, "1-NN": 0.04, "5-NN": 0.04}
+TOLERANCES = {"test BCE": 0.004, "1-NN": 0.05, "5-NN": 0.05}
 
 
 def headline(metrics):
