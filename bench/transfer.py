@@ -73,12 +73,12 @@ def main():
     parser.add_argument("--baselines", default="raw,umap,tsne")
     args = parser.parse_args()
     sets = transfer_sets(args.data_root, args.photos)
-    if load_reference(args.model[0]).deskew:  # as the models' training images were (conae.prepare.deskewed)
+    first = load_reference(args.model[0])
+    if first.deskew:  # as the models' training images were (conae.prepare.deskewed)
         sets = {name: (deskewed(images), deskewed(truth) if truth.ndim == 3 else truth)
                 for name, (images, truth) in sets.items()}
     sizes = {name: len(images) for name, (images, _) in sets.items()}
     rows, runs = {}, {}
-    first = load_reference(args.model[0])
     for path in args.model:
         reference = load_reference(path)
         if reference.deskew != first.deskew:

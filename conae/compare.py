@@ -16,15 +16,11 @@ import matplotlib.pyplot as plt
 
 from .baselines import BASELINES, NAMES, run_baseline
 from .config import ConfigError, check_setting
+from .evaluate import headline
 from .grid import run_runs
 from .neighbours import check_enough_images
 from .report import write_json
 from .viz import class_colors, class_legend, scatter_points
-
-def headline(result):
-    """The numbers comparison.json keeps of a run or a baseline: test BCE, 1-NN and 5-NN, linear probe."""
-    return dict(test_bce=result["test_bce"], knn_accuracy={k: result["knn_accuracy"][k] for k in ("1", "5")},
-                linear_probe_accuracy=result["linear_probe_accuracy"])
 
 
 def sweep(cfg, dims, train_split, test_split, out_dir=None, verbose=True, **grid):
@@ -46,8 +42,7 @@ def sweep(cfg, dims, train_split, test_split, out_dir=None, verbose=True, **grid
             embedding_dim=dim, test_bce=result["test_bce"], knn_accuracy=result["knn_accuracy"],
             linear_probe_accuracy=result["linear_probe_accuracy"], train_seconds=result["train_seconds"],
             ran_on=result["ran_on"],
-            pca=dict(test_bce=pca["test_bce"], knn_accuracy={k: pca["knn_accuracy"][k] for k in ("1", "5")},
-                     linear_probe_accuracy=pca["linear_probe_accuracy"])))
+            pca=headline(pca)))
     return rows
 
 
@@ -79,11 +74,11 @@ def compare(configs, seeds, train_split, test_split, out_dir, baselines=BASELINE
     check_same_images(configs)
     for cfg in configs.values():
         check_enough_images(cfg, len(train_split))
-    runs = [(f"{name}, seed {seed}", replace(cfg, seed=seed), out / "runs" / f"{name}-seed-{seed}")
-            for name, cfg in configs.items() for seed in seeds]
-    results = run_runs(runs, (train_split, test_split), training_subset, verbose=verbose, **grid)
-    runs = [dict(preset=name, **result) for (name, _), result in
-            zip(((name, seed) for name in configs for seed in seeds), results)]
+    presets = [name for name in configs for _ in seeds]  # the preset of each run, in the runs' order
+    grid_runs = [(f"{name}, seed {seed}", replace(cfg, seed=seed), out / "runs" / f"{name}-seed-{seed}")
+                 for name, cfg in configs.items() for seed in seeds]
+    results = run_runs(grid_runs, (train_split, test_split), training_subset, verbose=verbose, **grid)
+    runs = [dict(preset=name, **result) for name, result in zip(presets, results)]
     saved = out / "baselines.json"
     found = json.loads(saved.read_text()) if saved.is_file() else {}
     size = next(iter(configs.values())).embedding_dim

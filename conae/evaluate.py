@@ -62,3 +62,10 @@ def evaluate(model, train_split, test_split, ks=(1, 5)):
     train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
     accuracy = knn_accuracy(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks)
     return dict(test_bce=test_bce, knn_accuracy={str(k): acc for k, acc in accuracy.items()})
+
+
+def headline(result):
+    """The numbers a grid keeps of a run or a baseline (comparison.json, sweep.json): test BCE, 1-NN and 5-NN,
+    linear probe."""
+    return dict(test_bce=result["test_bce"], knn_accuracy={k: result["knn_accuracy"][k] for k in ("1", "5")},
+                linear_probe_accuracy=result["linear_probe_accuracy"])

@@ -8,7 +8,6 @@ run_grid hands the tasks to joblib: in this process (jobs 1, the default), to lo
 or to Ray (--backend ray; ray.util.joblib) on this machine or, with --address, on a cluster.
 """
 import json
-import os
 import socket
 import warnings
 from dataclasses import dataclass, replace
@@ -23,7 +22,7 @@ from .data import load_splits
 from .device import pick_device, resolve_precision, usable_cores
 from .environment import cpu_id, cpu_model
 from .errors import UserError
-from .evaluate import recognition, split_codes
+from .evaluate import headline, recognition, split_codes
 from .report import write_json
 from .train import fit
 
@@ -72,9 +71,7 @@ def train_and_score(task, splits, verbose):
     save_codes(checkpoint, train_split, train_codes)  # so that `conae recognise` and the explorer can use it
     rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks=(1, 5))
     device = pick_device(task.cfg.device)
-    result = dict(seed=task.cfg.seed, embedding_dim=task.cfg.embedding_dim, test_bce=test_bce,
-                  knn_accuracy={k: rec["knn_accuracy"][k] for k in ("1", "5")},
-                  linear_probe_accuracy=rec["linear_probe_accuracy"],
+    result = dict(seed=task.cfg.seed, embedding_dim=task.cfg.embedding_dim, **headline(dict(rec, test_bce=test_bce)),
                   train_seconds=sum(h["seconds"] for h in history),  # the neighbour layout included
                   ran_on=dict(host=socket.gethostname(), cpu=cpu_model(), cpu_id=cpu_id(),
                               cpu_capability=torch.backends.cpu.get_cpu_capability(), threads=torch.get_num_threads(),
@@ -111,15 +108,15 @@ def plan(jobs=1, threads_per_run=None, backend="loky", address=None):
     return count, threads_per_run
 
 
-def devices_for(cfg, n_tasks, backend):
-    """The device of each of n_tasks runs of cfg: GPUs in turn where cfg says auto and there are some (under Ray
+def device_for(cfg, i, backend):
+    """The device of a grid's i-th run of cfg: the GPUs in turn where cfg says auto and there are some (under Ray
     "cuda", the GPU Ray gives the task), else cfg's own. A worker never picks for itself."""
     if cfg.device != "auto":
-        return [cfg.device] * n_tasks
+        return cfg.device
     gpus = torch.cuda.device_count()
-    if backend == "ray":
-        return ["cuda" if gpus else "cpu"] * n_tasks
-    return [f"cuda:{i % gpus}" for i in range(n_tasks)] if gpus else ["cpu"] * n_tasks
+    if not gpus:
+        return "cpu"
+    return "cuda" if backend == "ray" else f"cuda:{i % gpus}"
 
 
 def tasks_for(runs, threads, backend, training_subset):
@@ -127,8 +124,8 @@ def tasks_for(runs, threads, backend, training_subset):
     downloads off (the driver has fetched the data), devices chosen here."""
     tasks = []
     for i, (label, cfg, folder) in enumerate(runs):
-        device = devices_for(cfg, len(runs), backend)[i]
-        cfg = replace(cfg, data_root=str(Path(cfg.data_root).resolve()), download=False, device=device)
+        cfg = replace(cfg, data_root=str(Path(cfg.data_root).resolve()), download=False,
+                      device=device_for(cfg, i, backend))
         tasks.append(Task(cfg=cfg, folder=str(Path(folder).resolve()), threads=threads, label=label,
                           subset=training_subset))
     return tasks
