@@ -18,14 +18,14 @@ class Config:
     # model
     embedding_dim: int = 3
     # optimisation: how long is a budget of optimizer steps, so a run takes about the same time on 5,000 images
-    # as on 60,000 (see README, "Full size")
+    # as on 60,000 (see docs/results.md, "Full size")
     steps: int = 3555            # 45 epochs of the 5,000-digit sample at batch 64: what the recipe was tuned on
     epochs: int = 0              # full passes over the training images instead of steps (0: use steps; wins if set)
-    batch_size: int = 64         # fastest per image on a 2-core CPU (see README, Training recipe)
+    batch_size: int = 64         # fastest per image on a 2-core CPU (docs/results.md, "Training recipe")
     lr: float = 1e-2             # peak learning rate of the one-cycle schedule
     schedule: str = "onecycle"   # "onecycle" or "constant"
     optimizer: str = "adamw"     # "adamw": decoupled weight decay; "adam": weight decay as an L2 gradient term
-    weight_decay: float = 0.1    # AdamW's decoupled decay (see README, Training recipe)
+    weight_decay: float = 0.1    # AdamW's decoupled decay (docs/results.md, "Training recipe")
     l2_penalty: float = 0.0      # adds l2_penalty * sum(p.norm(2)) over all parameters to the loss
     # augmentation: the encoder sees each image moved at random, the decoder must rebuild it unmoved
     shift: int = 0               # by up to this many pixels (0 = off)
@@ -49,12 +49,12 @@ class Config:
 
 
 PRESETS = {
-    # conae's recipe: best quality per second on a 2-core CPU (see README, "Training recipe")
+    # conae's recipe: best quality per second on a 2-core CPU (see docs/results.md, "Training recipe")
     "default": {},
     # the original notebook, exactly: 4,096 images, batch 16, 100 epochs of constant-rate Adam in float32
     "original": dict(train_subset=4096, epochs=100, batch_size=16, lr=1e-3, schedule="constant", optimizer="adam",
                      weight_decay=1e-4, l2_penalty=0.0005, shift=0, precision="fp32", deskew=False),
-    # the default recipe plus the neighbour objective: a code that recognises (see README, "A code that keeps
+    # the default recipe plus the neighbour objective: a code that recognises (see docs/results.md, "A code that keeps
     # neighbours")
     "neighbours": dict(neighbours=1.0, neighbours_decay=0.85, min_dist=0.5, layout_pca=50, shift=2, rotate=6.0,
                        zoom=0.05, elastic=10.0, pen=0.3, steps=6000),

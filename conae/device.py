@@ -47,6 +47,6 @@ def autocast(device, precision):
 
 
 def channels_last(x):
-    """NHWC memory layout for images on the CPU, where convolutions run faster in it (see the README's training
-    recipe); anything else as it is."""
+    """NHWC memory layout for images on the CPU, where convolutions run faster in it (docs/results.md, "Training
+    recipe"); anything else as it is."""
     return x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" and x.dim() == 4 else x

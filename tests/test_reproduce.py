@@ -2,7 +2,7 @@
 bitwise where everything that decides the floats is the recorded run's (the environment's float parts and the
 code), and within tolerances elsewhere.
 
-The tolerances (README, "Numbers that re-run"; `bench/float_spread.py` measures them): training is chaotic, so a
+The tolerances (docs/reproduce.md, "Numbers that re-run"; `bench/float_spread.py` measures them): training is chaotic, so a
 change of rounding alone (AVX2 instead of AVX-512 kernels, 1 thread instead of 2) sends it down another path and
 moves the numbers about as far as a change of seed does. On the notebook's 1,000 deskewed test images rounding
 moved test BCE by up to 0.0008 and the k-NN accuracies by up to 0.020; seeds moved them by up to 0.0009 and 0.046
