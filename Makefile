@@ -1,5 +1,6 @@
 # make run:        set up .venv from the lock, execute ConAE.ipynb headless, extract its figures into outputs/
-# make test:       set up .venv from the lock, run the test suite
+# make test:       set up .venv from the lock, run the test suite (all of it: what CI runs)
+# make quick:      the tests that take seconds (not those marked slow): the edit loop, under a minute
 # make notebooks:  run the notebook once per data set available offline, into runs/notebooks/
 # make reproduce:  re-execute the committed notebook and compare its numbers with outputs/metrics.json
 # make lock:       resolve requirements.txt again from pyproject.toml (after changing a dependency)
@@ -7,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test notebooks reproduce lock setup clean
+.PHONY: run test quick notebooks reproduce lock setup clean
 
 run: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace ConAE.ipynb
@@ -15,6 +16,9 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+quick: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 notebooks: setup
 	$(BIN)/python run_notebooks.py

@@ -3,11 +3,15 @@ and UMAP and t-SNE, the neighbour embeddings. Each is fitted on training images 
 images without refitting (PCA and UMAP by transform, t-SNE by openTSNE's TSNEEmbedding.transform, which
 optimises the new points against the fixed training embedding)."""
 import time
+import warnings
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
 
+from .compiled import import_umap
 from .data import flat, subset
 from .errors import UserError
 from .evaluate import recognition
@@ -55,11 +59,42 @@ def pca_codes(train_split, test_split, n_components):
                        explained_variance=float(pca.explained_variance_ratio_.sum()))
 
 
-def umap_codes(train_split, test_split, n_components):
-    import umap  # imported here: it compiles with numba on first use, which a plain run need not wait for
+UMAP_NEIGHBOURS = 15  # UMAP's default n_neighbors
 
-    fitted = umap.UMAP(n_components=n_components, random_state=0, n_jobs=1).fit(flat(train_split.images))
-    return (fitted.embedding_, fitted.transform(flat(test_split.images))), dict(test_bce=None)
+
+def nearest_distances(queries, points, k, same=False):
+    """A sparse [len(queries), len(points)] matrix of each query's k nearest points' euclidean distances, exact
+    (scikit-learn); with same (the queries are the points: each is its own first neighbour, at distance 0), made
+    symmetric, as UMAP's precomputed metric wants."""
+    if same:  # each point's k - 1 nearest others, after itself
+        distances, indices = NearestNeighbors(n_neighbors=k - 1).fit(points).kneighbors()
+        distances = np.hstack([np.zeros((len(points), 1)), distances])
+        indices = np.hstack([np.arange(len(points))[:, None], indices])
+    else:
+        distances, indices = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(queries)
+    # shifted by 1 while scipy works on it, so that the zero distances stay entries rather than vanish
+    graph = scipy.sparse.csr_matrix((distances.ravel() + 1, indices.ravel(), np.arange(0, indices.size + 1, k)),
+                                    shape=(len(queries), len(points)))
+    if same:
+        graph = graph.maximum(graph.T).tocsr()
+    graph.data -= 1
+    return graph
+
+
+def umap_codes(train_split, test_split, n_components):
+    umap = import_umap()  # imported here: a run without UMAP need not load numba
+
+    # UMAP on exact nearest neighbours, given as distances: its own search (pynndescent) would compile itself
+    # with numba in every process (about 45 s on a 2-core CPU), and its search on small data calls a Python
+    # function per pair of images
+    train, test = flat(train_split.images), flat(test_split.images)
+    k = min(UMAP_NEIGHBOURS, len(train) - 1)
+    with warnings.catch_warnings():  # "using precomputed metric": what is meant
+        warnings.simplefilter("ignore", UserWarning)
+        fitted = umap.UMAP(n_components=n_components, n_neighbors=k, metric="precomputed", random_state=0,
+                           n_jobs=1).fit(nearest_distances(train, train, k, same=True))
+        test_codes = fitted.transform(nearest_distances(test, train, k))
+    return (fitted.embedding_, test_codes), dict(test_bce=None)
 
 
 def tsne_codes(train_split, test_split, n_components):

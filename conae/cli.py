@@ -120,7 +120,7 @@ def build_parser():
                             "(default: pca; UMAP and t-SNE take a minute or two)")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its last recorded point (model.pt is rewritten at "
-                            "every recorded point, at least 10 per run; Ctrl-C or SIGTERM keeps it)")
+                            "every recorded point, 10 to 20 per run; Ctrl-C or SIGTERM keeps it)")
 
     code_sizes = commands.add_parser("sweep", parents=[common, grid_flags],
                                      help="train one model per code size and plot quality against it",
@@ -205,7 +205,9 @@ def train_command(args):
     check_writable(out)
     checkpoint = out / "model.pt"
     cfg = with_data_flags(resumed_config(args, checkpoint), args) if args.resume else config_from_flags(args)
+    start = time.perf_counter()
     train_split, test_split = load_splits(cfg)
+    data_seconds = time.perf_counter() - start
     check_enough_images(cfg, len(train_split))  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     model, history, snapshots = fit(cfg, train_split, test_split, checkpoint=checkpoint, resume=args.resume)
@@ -213,11 +215,21 @@ def train_command(args):
     codes = split_codes(model, train_split, test_split)
     save_codes(checkpoint, train_split, codes[0])  # so that `conae recognise` needs no data set
     metrics = collect_metrics(cfg, train_split, test_split, model, history, codes, args.baselines)
+    metrics["phase_seconds"] = phase_seconds(history, data=data_seconds,
+                                             codes_and_baselines=time.perf_counter() - after)
     save_run(out, metrics, make_figures(model, train_split, test_split, history, snapshots, metrics, codes[1]), after)
     knn = ", ".join(f"{k}-NN {acc:.3f}" for k, acc in metrics["knn_accuracy"].items())
     print(f"test BCE {metrics['test_bce']:.4f}, {knn}, {metrics['train_seconds']:.1f} s training "
           f"({metrics['images_per_second']:.0f} images/s), {metrics['seconds_after_training']:.1f} s after it; "
           f"wrote {out}/")
+
+
+def phase_seconds(history, **phases):
+    """Where a run's time went, for metrics.json: the given phases, and from the history the neighbour layout
+    (setup), the training steps and the test-set scoring at the recorded points (save_run adds the figures)."""
+    setup = history[0].get("setup_seconds", 0.0)
+    return dict(phases, setup=setup, training=sum(h["seconds"] for h in history) - setup,
+                scoring_during_training=sum(h.get("scoring_seconds", 0.0) for h in history))
 
 
 def grid_flags(args):

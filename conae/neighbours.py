@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from .compiled import import_umap
 from .data import flat
 from .errors import UserError
 
@@ -45,7 +46,7 @@ def layout(cfg, train_split, verbose=True):
     other images' rows are NaN (they get no neighbour term: the reconstruction still trains on them)."""
     start = time.perf_counter()
     threads = torch.get_num_threads()
-    import umap  # imported here: a plain run need not wait for numba
+    umap = import_umap()  # imported here: a plain run need not load numba
 
     n = len(train_split)
     fitted = np.arange(n)

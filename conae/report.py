@@ -101,8 +101,11 @@ def save_run(out_dir, metrics, figures, after_training=None):
     time.perf_counter() at which training ended; metrics.json then says how long the rest took."""
     out = Path(out_dir)
     os.makedirs(out, exist_ok=True)
+    start = time.perf_counter()
     for name, draw in figures.items():
         save_figure(out / f"{name}.png", draw())
+    if "phase_seconds" in metrics:
+        metrics["phase_seconds"]["figures"] = time.perf_counter() - start
     if after_training is not None:
         metrics["seconds_after_training"] = time.perf_counter() - after_training
     write_json(out / "metrics.json", metrics)

@@ -18,7 +18,8 @@ from .inference import reconstruct, test_bce
 from .model import ConvAE, weight_norm_sum
 from .neighbours import check_enough_images, layout, neighbour_loss
 
-MIN_POINTS = 10  # a run records progress and the test BCE at least this many times, whatever its length
+MIN_POINTS = 10  # a run records progress and the test BCE 10 to 20 times, whatever its length
+SCORED_DURING_TRAINING = 2000  # test images scored at each point before the last (the last scores all of them)
 
 
 class TrainingDiverged(RuntimeError):
@@ -43,12 +44,13 @@ def budget(cfg: Config, n_train):
     """(total optimizer steps, steps between recorded points) of a run on n_train images.
 
     The length is cfg.epochs full passes when set (it wins), else cfg.steps, so that a run takes about the same
-    time whatever the size of the training set. Points are recorded every epoch, or more often where that would
-    give fewer than MIN_POINTS, and always at the last step.
+    time whatever the size of the training set. A point is recorded every total // MIN_POINTS steps and at the
+    last one: 10 to 20 points whatever the run's length. Each point scores the whole test set and rewrites the
+    checkpoint, so more of them would cost time without changing the curves (nor the weights: scoring draws no
+    random numbers).
     """
-    per_epoch = steps_per_epoch(n_train, cfg.batch_size)
-    total = cfg.epochs * per_epoch if cfg.epochs else cfg.steps
-    return total, max(1, min(per_epoch, math.ceil(total / MIN_POINTS)))
+    total = cfg.epochs * steps_per_epoch(n_train, cfg.batch_size) if cfg.epochs else cfg.steps
+    return total, max(1, total // MIN_POINTS)
 
 
 def record_points(total, every):
@@ -161,8 +163,11 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
     """Trains a ConvAE for the run's budget; returns (model, history, snapshots).
 
     history: one dict per recorded point (step, epoch: epochs done, possibly fractional, images_seen,
-    train_loss and train_bce: means since the last point, test_bce, seconds of training since the last point,
-    for the first point with what the objective needs before training included: the neighbour layout);
+    train_loss and train_bce: means since the last point, test_bce: of scored_images test images (all of them at
+    the last point, a fixed random SCORED_DURING_TRAINING before it), seconds of training since the last point,
+    for the first point with what the objective needs before training included: the neighbour layout, which it
+    also gives as setup_seconds; scoring_seconds: what scoring the test set and the snapshot took at the
+    point);
     snapshots: at each point, uint8 reconstructions of one test image of each class (one_per_class).
     checkpoint: a path rewritten at every point with all a resume needs (weights, optimizer, schedule, batch
     order and random-number state), so an interrupted run loses at most the stretch since the last point.
@@ -174,6 +179,10 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
     run = build(cfg, to_float(train_split.images), device, resolve_precision(cfg.precision, device))
     test_images = channels_last(to_float(test_split.images).to(device))
     progress_images = test_images[one_per_class(test_split)]
+    # the curve's points before the last score a fixed random sample of the test set: its shape at a fraction of
+    # the cost; the last point scores all of it
+    sample = torch.randperm(len(test_images), generator=torch.Generator().manual_seed(0))[:SCORED_DURING_TRAINING]
+    sampled_test_images = test_images[sample.sort().values.to(device)]
     total, every = budget(cfg, n_train)
 
     # where to start: a checkpoint's point, or the beginning (with the neighbour layout, part of the training time)
@@ -202,11 +211,17 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
                 raise TrainingDiverged(f"{e} between {describe(history[-1]) if history else 'the start'} and step "
                                        f"{point}, so training stopped: the learning rate ({cfg.lr:g}) is too "
                                        f"high{kept}") from None
-            seconds = time.perf_counter() - start + (setup_seconds if not history else 0.0)
-            history.append(dict(step=point, epoch=round(run.progress.images_seen / n_train, 4),
-                                images_seen=run.progress.images_seen, train_loss=train_loss, train_bce=train_bce,
-                                test_bce=test_bce(run.model, test_images), seconds=seconds))
+            trained = time.perf_counter()
+            point_entry = dict(step=point, epoch=round(run.progress.images_seen / n_train, 4),
+                               images_seen=run.progress.images_seen, train_loss=train_loss, train_bce=train_bce,
+                               test_bce=test_bce(run.model, test_images if point == total else sampled_test_images),
+                               scored_images=len(test_images if point == total else sampled_test_images),
+                               seconds=trained - start + (setup_seconds if not history else 0.0))
+            if not history:
+                point_entry["setup_seconds"] = setup_seconds
+            history.append(point_entry)
             snapshots.append(reconstruct(run.model, progress_images).squeeze(1).mul(255).round().to(torch.uint8))
+            point_entry["scoring_seconds"] = time.perf_counter() - trained  # not training: train_seconds leaves it out
             if checkpoint:
                 save_checkpoint(checkpoint, run.model, cfg, history, snapshots, training_state(run))
                 saved = history[-1]

@@ -2,7 +2,6 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from torchvision.utils import make_grid
 
 from . import analysis, baselines
 from .data import one_per_class
@@ -18,6 +17,8 @@ def _mosaic(ax, rows, row_names, col_names=None, pad=2):
     """Draws rows of 28x28 images (uint8 0..255 or float 0..1 tensors) as one labelled mosaic."""
     images = torch.stack([img.float() / 255 if img.dtype == torch.uint8 else img.float()
                           for row in rows for img in row])
+    from torchvision.utils import make_grid  # imported here: torchvision takes a second or more to import
+
     grid = make_grid(images.reshape(-1, 1, 28, 28), nrow=len(rows[0]), padding=pad, pad_value=1.0)
     ax.imshow(grid[0].numpy(), cmap="gray_r", vmin=0, vmax=1)
     step = 28 + pad
@@ -59,7 +60,9 @@ def plot_loss(history):
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(epochs, [h["train_bce"] for h in history], "o-", ms=3, label="train BCE")
-    ax.plot(epochs, [h["test_bce"] for h in history], "s-", ms=3, label="test BCE")
+    scored = sorted({h.get("scored_images") for h in history} - {None})
+    sampled = f" (a fixed {scored[0]:,} test images; the last point all {scored[-1]:,})" if len(scored) > 1 else ""
+    ax.plot(epochs, [h["test_bce"] for h in history], "s-", ms=3, label="test BCE" + sampled)
     if any(h["train_loss"] != h["train_bce"] for h in history):
         ax.plot(epochs, [h["train_loss"] for h in history], ":", label="train loss (BCE + extra terms)")
     ax.set_xlabel("epoch")

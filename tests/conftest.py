@@ -55,6 +55,15 @@ def splits(tmp_path_factory):
     return load_data(root, download=False)
 
 
+@pytest.fixture(scope="session")
+def reexecuted_notebook(tmp_path_factory):
+    """(the executed notebook, its output folder): the committed notebook executed again with its own parameters,
+    only its output folder moved; about 3 minutes, so run once for every test that reads it."""
+    from tests.test_notebook import run
+    folder = tmp_path_factory.mktemp("notebook")
+    return run(folder), folder / "out"
+
+
 @pytest.fixture
 def shared_copy(tmp_path):
     """A writable copy of ../shared/data (the official 10k MNIST test set)."""

@@ -19,6 +19,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # JupyterLab and a browser
+
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                   "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"]
 EXPLORER_NOTEBOOK = '''\
@@ -26,6 +28,7 @@ from conae.data import load_data
 from conae.explore import explore
 from conae.model import ConvAE
 from tests.conftest import write_split
+
 write_split("data", "train", 60, seed=1, gz=True)
 write_split("data", "t10k", 40, seed=2, gz=True)
 train, test = load_data("data", download=False)

@@ -31,6 +31,7 @@ def test_train_end_to_end_on_tiny_data(tiny_root, tmp_path, capsys):
     assert "test BCE" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_the_original_preset_is_the_original_recipe(tiny_root, tmp_path):
     out = tmp_path / "original"
     assert main(["train", "--preset", "original", "--epochs", "1", "--data-root", str(tiny_root),
@@ -55,6 +56,7 @@ def test_bad_numbers_are_rejected(flag, value, capsys):
     assert exit_info.value.code == 2 and flag in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_help_documents_the_command_line():
     def help_text(command):
         return subprocess.run([sys.executable, "-m", "conae", command, "--help"], cwd=REPO,
@@ -91,6 +93,7 @@ def test_train_metrics_hold_recognition_and_the_pca_baseline(tiny_root, tmp_path
     assert 0 <= rec["linear_probe_accuracy"] <= 1 and 0 < pca["test_bce"] < 1 and "best_k" in pca
 
 
+@pytest.mark.slow
 def test_the_package_installs_with_its_console_command(tmp_path):
     """pip builds conae as a wheel with the `conae` command, and the installed command runs from any folder."""
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",

@@ -73,6 +73,7 @@ def test_download_goes_through_the_matching_torchvision_class(tmp_path, monkeypa
     assert "EMNIST letters test set downloaded to" in test.source
 
 
+@pytest.mark.slow
 def test_fashion_mnist_end_to_end_from_the_debian_package(tmp_path):
     if link_debian_files("fashion-mnist", tmp_path / "data") is None:
         pytest.skip("Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")

@@ -19,6 +19,8 @@ from conae.grid import plan, warn_if_mixed
 from .conftest import REPO, tree
 from .test_robustness import assert_one_line_error
 
+pytestmark = pytest.mark.slow  # worker processes and Ray
+
 STEPS = "150"  # a second or two a run: long enough for an interrupt to land between runs
 GRID = ["--presets", "default,neighbours", "--seeds", "0,1", "--steps", STEPS, "--baselines", "none", "--no-download"]
 

@@ -1,5 +1,7 @@
 """A code that keeps neighbours: the UMAP and t-SNE baselines, the neighbours preset, and compare."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -45,6 +47,7 @@ def test_baseline_names():
         baselines.baseline_names("pca,isomap")
 
 
+@pytest.mark.slow
 def test_train_with_every_baseline_writes_them_and_draws_them(tiny_root, tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--data-root", str(tiny_root), "--out", str(out), "--baselines", "pca,umap,tsne",
@@ -93,6 +96,7 @@ def test_the_neighbours_preset_pulls_codes_towards_the_layout(tiny_root):
     assert distance["neighbours"] < 0.5 * distance["plain"]
 
 
+@pytest.mark.slow
 def test_neighbours_resume_is_bitwise(tiny_root, tmp_path, monkeypatch):
     flags = ["--preset", "neighbours", *QUICK]
     whole, parts = tmp_path / "whole", tmp_path / "parts"
@@ -124,6 +128,7 @@ def test_neighbours_on_fewer_images_than_neighbours_is_one_line_and_writes_nothi
         assert not out.exists() and tree(root) == before
 
 
+@pytest.mark.slow
 def test_compare_writes_the_comparison_and_continues_where_it_stopped(tiny_root, tmp_path, monkeypatch, capsys):
     out = tmp_path / "compare"
     args = ["compare", "--data-root", str(tiny_root), "--out", str(out), "--seeds", "0,1", "--steps", "12",
@@ -187,3 +192,26 @@ def test_the_layout_leaves_the_runs_torch_threads_as_they_were(splits):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_umap_is_handed_exact_neighbours_as_a_symmetric_distance_matrix(splits):
+    from conae.baselines import nearest_distances
+    from conae.data import flat
+    train, test = (flat(s.images).astype(np.float64) for s in splits)
+    graph = nearest_distances(train, train, 5, same=True)
+    assert graph.shape == (60, 60) and (graph != graph.T).nnz == 0  # symmetric, as UMAP checks
+    for i in range(60):  # each image is its own first neighbour, its zero stored, then its 4 nearest others
+        row = dict(zip(graph[i].indices.tolist(), graph[i].data.tolist()))
+        assert row[i] == 0
+        others = np.sort(np.delete(np.linalg.norm(train - train[i], axis=1), i))[:4]
+        assert np.allclose(sorted(v for j, v in row.items() if j != i)[:4], others)
+    placing = nearest_distances(test, train, 5)
+    assert placing.shape == (40, 60) and (placing.getnnz(axis=1) == 5).all()
+    assert np.allclose(placing[0].data, np.sort(np.linalg.norm(train - test[0], axis=1))[:5])
+
+
+def test_umap_is_imported_with_numbas_disk_cache_so_later_processes_skip_compiling():
+    probe = ("from conae.compiled import import_umap; umap = import_umap(); import numba; "
+             "print(type(umap.umap_.compute_membership_strengths._cache).__name__, numba.njit.__module__)")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert shown == ["FunctionCache", "numba.core.decorators"]  # cached on disk; numba itself left as it was

@@ -15,7 +15,6 @@ import pytest
 from conae.environment import code_differs_from, environment, float_differences, one_line
 from conae.device import pick_device
 from tests.conftest import REPO
-from tests.test_notebook import run
 
 TOLERANCES = {"test BCE": 0.004, "1-NN": 0.05, "5-NN": 0.05}
 
@@ -53,10 +52,10 @@ def verdict(before, after, reasons):
     return f"moved: {'; '.join(moved)} ({why})"
 
 
-def test_reexecuting_the_committed_notebook_reproduces_its_numbers(tmp_path):
+@pytest.mark.slow
+def test_reexecuting_the_committed_notebook_reproduces_its_numbers(reexecuted_notebook):
     committed = json.loads((REPO / "outputs" / "metrics.json").read_text())
-    run(tmp_path)  # the committed parameters; only the output folder moves
-    again = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    again = json.loads((reexecuted_notebook[1] / "metrics.json").read_text())
     if again["train_source"] != committed["train_source"]:
         pytest.skip(f"this checkout has other data than the committed run ({again['train_source']}): "
                     "numbers cannot be compared")

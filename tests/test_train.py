@@ -8,6 +8,7 @@ from conae.config import make_config
 from conae.data import load_data
 from conae.augment import random_elastic, random_pen, random_shift, random_turn
 from conae.train import build, fit
+from tests.test_robustness import without_timings
 
 
 def tiny_config(**overrides):
@@ -28,7 +29,7 @@ def test_training_lowers_the_loss(tiny_root):
 def test_same_seed_same_numbers(tiny_root):
     train, test = load_data(tiny_root, download=False)
     runs = [fit(tiny_config(epochs=2), train, test, verbose=False) for _ in range(2)]
-    numbers = [[{k: v for k, v in h.items() if k != "seconds"} for h in history] for _, history, _ in runs]
+    numbers = [without_timings(history) for _, history, _ in runs]
     assert numbers[0] == numbers[1]
     other = fit(tiny_config(epochs=2, seed=1), train, test, verbose=False)[1]
     assert other[-1]["train_loss"] != runs[0][1][-1]["train_loss"]
