@@ -50,14 +50,14 @@ def train_run(name, data_root, fashion_root, out):
 
 
 def notebook_phase(source):
+    if "import " in source:
+        return "imports"
     if "fit(" in source:
         return "training"
     if "collect_metrics" in source:
         return "codes and baselines"
     if "load_splits" in source:
         return "data"
-    if "import " in source:
-        return "imports"
     return "the rest"
 
 
@@ -102,7 +102,7 @@ def main():
         sys.exit("the 60,000-image runs need Debian's dataset-fashion-mnist package")
 
     lines = [row(["`conae train`", "wall s", "training s", "wall / training", *TRAIN_PHASES,
-                  "interpreter, imports, files"]), row(["---"] * (5 + len(TRAIN_PHASES)))]
+                  "interpreter, imports, files"]), row(["---"] * (5 + len(TRAIN_PHASES)))] if runs else []
     for name in runs:
         metrics, wall = train_run(name, Path(args.data_root).resolve(), fashion_root, out)
         phases = metrics["phase_seconds"]
