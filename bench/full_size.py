@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 from conae.baselines import run_baseline  # noqa: E402
 from conae.config import make_config  # noqa: E402
 from conae.data import load_splits  # noqa: E402
-from conae.evaluate import recognition, split_codes  # noqa: E402
+from conae.evaluate import evaluate  # noqa: E402
 from conae.train import fit  # noqa: E402
 from offline_data import link_debian_files  # noqa: E402
 
@@ -33,9 +33,8 @@ def trained(preset, root, size, seed):
                       seed=seed)
     train, test = load_splits(cfg, verbose=False)
     model, history, _ = fit(cfg, train, test, verbose=False)
-    train_codes, test_codes, bce = split_codes(model, train, test)
-    knn = recognition(train_codes, train.labels.numpy(), test_codes, test.labels.numpy(), ks=(1, 5))["knn_accuracy"]
-    return bce, knn, sum(h["seconds"] for h in history)
+    scores = evaluate(model, train, test)
+    return scores["test_bce"], scores["knn_accuracy"], sum(h["seconds"] for h in history)
 
 
 def main():

@@ -45,9 +45,9 @@ def budget(cfg: Config, n_train):
 
     The length is cfg.epochs full passes when set (it wins), else cfg.steps, so that a run takes about the same
     time whatever the size of the training set. A point is recorded every total // MIN_POINTS steps and at the
-    last one: 10 to 20 points whatever the run's length. Each point scores the whole test set and rewrites the
-    checkpoint, so more of them would cost time without changing the curves (nor the weights: scoring draws no
-    random numbers).
+    last one: 10 to 20 points whatever the run's length. Each point scores the test set (fit: a fixed sample of it
+    before the last point) and rewrites the checkpoint, so more of them would cost time without changing the
+    curves (nor the weights: scoring draws no random numbers).
     """
     total = cfg.epochs * steps_per_epoch(n_train, cfg.batch_size) if cfg.epochs else cfg.steps
     return total, max(1, total // MIN_POINTS)
@@ -212,10 +212,10 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
                                        f"{point}, so training stopped: the learning rate ({cfg.lr:g}) is too "
                                        f"high{kept}") from None
             trained = time.perf_counter()
+            scored = test_images if point == total else sampled_test_images
             point_entry = dict(step=point, epoch=round(run.progress.images_seen / n_train, 4),
                                images_seen=run.progress.images_seen, train_loss=train_loss, train_bce=train_bce,
-                               test_bce=test_bce(run.model, test_images if point == total else sampled_test_images),
-                               scored_images=len(test_images if point == total else sampled_test_images),
+                               test_bce=test_bce(run.model, scored), scored_images=len(scored),
                                seconds=trained - start + (setup_seconds if not history else 0.0))
             if not history:
                 point_entry["setup_seconds"] = setup_seconds
