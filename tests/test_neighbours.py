@@ -33,7 +33,8 @@ def test_neighbour_embeddings_are_fitted_on_training_images_and_place_the_test_i
     assert result["best_knn_accuracy"] > 0.5  # the bar's height is the class: a neighbour embedding sees it
 
 
-def test_neighbour_embeddings_are_fitted_on_a_fixed_subset_of_a_large_training_set(splits):
+def test_neighbour_embeddings_are_fitted_on_a_fixed_subset_of_a_large_training_set(splits, monkeypatch):
+    monkeypatch.setenv("CONAE_CACHE", "off")  # computed twice: the same subset and the same codes
     train, test = splits
     result = baselines.run_baseline("umap", train, test, 2, max_fit=40)
     assert result["n_fit"] == 40 and result["fit_subset"] == "a fixed random 40 of the 60 training images"
