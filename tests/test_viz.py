@@ -1,4 +1,5 @@
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
@@ -63,3 +64,16 @@ def test_progress_picks_evenly_spaced_points_labelled_by_epochs_done(splits):
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["original", "epoch 0.4", "epoch 2.4", "epoch 4.4", "epoch 6", "epoch 8"]
     plt.close(fig)
+
+
+def test_a_mosaic_is_torchvisions_grid_of_the_same_images():
+    from torchvision.utils import make_grid
+    generator = torch.Generator().manual_seed(0)
+    for rows in ([[torch.randint(0, 256, (28, 28), dtype=torch.uint8, generator=generator) for _ in range(7)]
+                  for _ in range(3)], [[torch.rand(1, 28, 28, generator=generator) for _ in range(5)]]):
+        floats = torch.stack([i.float() / 255 if i.dtype == torch.uint8 else i.float() for row in rows for i in row])
+        expected = make_grid(floats.reshape(-1, 1, 28, 28), nrow=len(rows[0]), padding=2, pad_value=1.0)[0]
+        fig, ax = plt.subplots()
+        viz._mosaic(ax, rows, [""] * len(rows))
+        assert np.array_equal(np.asarray(ax.images[0].get_array()), expected.numpy())
+        plt.close(fig)
