@@ -180,6 +180,9 @@ def latent_3d_gif(model, split, path, frames=36, max_points=3000, seconds=6):
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
     ax.set_zlabel("z3")
+    # the turn shows the shape; tick numbers would be most of the drawing time (about 70 texts laid out again
+    # in every frame)
+    ax.tick_params(labelbottom=False, labelleft=False)
     handles = [plt.Line2D([], [], marker="o", ls="", color=palette[i], label=name)
                for i, name in enumerate(split.classes)]
     fig.legend(handles=handles, loc="center right", fontsize="x-small", title="class")

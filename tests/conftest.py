@@ -44,6 +44,14 @@ def session_cache(tmp_path_factory):
 
 
 @pytest.fixture
+def no_figures(monkeypatch):
+    """`conae train` in this process draws no figures: for tests of resuming and of numbers, where drawing eleven
+    figures per run would be most of the test's time (tests/test_cli.py checks the figures)."""
+    import conae.cli
+    monkeypatch.setattr(conae.cli, "make_figures", lambda *args, **kwargs: {})
+
+
+@pytest.fixture
 def tiny_root(tmp_path):
     """A data root with 300 train images (gzipped) and 100 test images (plain), like torchvision's."""
     root = tmp_path / "data"

@@ -69,7 +69,7 @@ def test_a_short_run_still_records_at_least_ten_points(tiny_root):
 
 
 @pytest.mark.slow
-def test_resume_under_a_step_budget_mid_epoch_is_bitwise(tiny_root, tmp_path, monkeypatch):
+def test_resume_under_a_step_budget_mid_epoch_is_bitwise(tiny_root, tmp_path, monkeypatch, no_figures):
     flags = ["--steps", "25"]  # 10 steps an epoch, points at 2, 4, ..., 24, 25
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     assert train(tiny_root, whole, *flags) == 0

@@ -98,7 +98,7 @@ def test_the_neighbours_preset_pulls_codes_towards_the_layout(tiny_root):
 
 
 @pytest.mark.slow
-def test_neighbours_resume_is_bitwise(tiny_root, tmp_path, monkeypatch):
+def test_neighbours_resume_is_bitwise(tiny_root, tmp_path, monkeypatch, no_figures):
     flags = ["--preset", "neighbours", *QUICK]
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     assert main(["train", "--data-root", str(tiny_root), "--out", str(whole), *flags]) == 0
