@@ -212,7 +212,7 @@ def train_command(args):
     out.mkdir(parents=True, exist_ok=True)
     model, history, snapshots = fit(cfg, train_split, test_split, checkpoint=checkpoint, resume=args.resume)
     after = time.perf_counter()
-    codes = split_codes(model, train_split, test_split)
+    codes = split_codes(model, train_split, test_split, test_bce=history[-1]["test_bce"])
     save_codes(checkpoint, train_split, codes[0])  # so that `conae recognise` needs no data set
     metrics = collect_metrics(cfg, train_split, test_split, model, history, codes, args.baselines)
     metrics["phase_seconds"] = phase_seconds(history, data=data_seconds,

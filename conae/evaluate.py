@@ -11,9 +11,14 @@ from .knn import nearest, neighbour_index, vote
 KS = tuple(range(1, 26))  # the k of the k-NN curve
 
 
-def split_codes(model, train_split, test_split):
-    """(train codes, test codes, test BCE): one pass over each split."""
-    test_codes, test_bce = encode_and_score(model, test_split.images)
+def split_codes(model, train_split, test_split, test_bce=None):
+    """(train codes, test codes, test BCE): one pass over each split. test_bce: the whole test set's, where the
+    caller has it (the last point of fit's history scored all of it with this model: bitwise this number), so
+    that the test images are only encoded, not decoded again."""
+    if test_bce is None:
+        test_codes, test_bce = encode_and_score(model, test_split.images)
+    else:
+        test_codes = encode(model, test_split.images)
     return encode(model, train_split.images), test_codes, test_bce
 
 

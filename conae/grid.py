@@ -67,7 +67,7 @@ def train_and_score(task, splits, verbose):
     checkpoint = folder / "model.pt"
     model, history, _ = fit(task.cfg, train_split, test_split, verbose=verbose, checkpoint=checkpoint,
                             resume=checkpoint.is_file())
-    train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
+    train_codes, test_codes, test_bce = split_codes(model, train_split, test_split, test_bce=history[-1]["test_bce"])
     save_codes(checkpoint, train_split, train_codes)  # so that `conae recognise` and the explorer can use it
     rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks=(1, 5))
     device = pick_device(task.cfg.device)

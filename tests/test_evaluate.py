@@ -23,3 +23,16 @@ def test_knn_perfect_on_separated_clusters():
     codes = centres[labels] + rng.normal(0, 0.5, (60, 3))
     assert knn_accuracy(codes[::2], labels[::2], codes[1::2], labels[1::2], ks=(1, 5)) == \
         pytest.approx({1: 1.0, 5: 1.0})
+
+
+def test_the_last_points_test_bce_is_bitwise_the_one_split_codes_computes(splits):
+    from conae.config import make_config
+    from conae.evaluate import split_codes
+    from conae.train import fit
+    train, test = splits
+    model, history, _ = fit(make_config("default", steps=12, batch_size=16), train, test, verbose=False)
+    assert history[-1]["scored_images"] == len(test)
+    scored = split_codes(model, train, test)
+    reused = split_codes(model, train, test, test_bce=history[-1]["test_bce"])
+    assert scored[2] == reused[2] == history[-1]["test_bce"]
+    assert all(np.array_equal(a, b) for a, b in zip(scored[:2], reused[:2]))
