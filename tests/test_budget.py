@@ -99,7 +99,7 @@ def test_precision_auto_uses_bfloat16_only_where_it_is_fast(monkeypatch):
 
 
 @pytest.mark.slow
-def test_bfloat16_training_runs_and_says_so(tiny_root, tmp_path):
+def test_bfloat16_training_runs_and_says_so(tiny_root, tmp_path, no_figures):
     out = tmp_path / "run"
     assert train(tiny_root, out, "--precision", "bf16", "--steps", "20") == 0
     metrics = json.loads((out / "metrics.json").read_text())

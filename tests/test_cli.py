@@ -32,7 +32,7 @@ def test_train_end_to_end_on_tiny_data(tiny_root, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_the_original_preset_is_the_original_recipe(tiny_root, tmp_path):
+def test_the_original_preset_is_the_original_recipe(tiny_root, tmp_path, no_figures):
     out = tmp_path / "original"
     assert main(["train", "--preset", "original", "--epochs", "1", "--data-root", str(tiny_root),
                  "--out", str(out), "--no-download"]) == 0
@@ -82,7 +82,7 @@ def test_sweep_trains_one_model_per_code_size(tiny_root, tmp_path, capsys):
     assert "code size  2" in capsys.readouterr().out
 
 
-def test_train_metrics_hold_recognition_and_the_pca_baseline(tiny_root, tmp_path):
+def test_train_metrics_hold_recognition_and_the_pca_baseline(tiny_root, tmp_path, no_figures):
     out = tmp_path / "run"
     assert main(["train", "--data-root", str(tiny_root), "--out", str(out), "--epochs", "1", "--no-download"]) == 0
     m = json.loads((out / "metrics.json").read_text())

@@ -140,7 +140,7 @@ def test_a_file_that_is_not_a_checkpoint(tiny_root, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["model.pt"]
 
 
-def test_a_checkpoint_of_another_embedding_dim(tiny_root, tmp_path, capsys):
+def test_a_checkpoint_of_another_embedding_dim(tiny_root, tmp_path, capsys, no_figures):
     out = tmp_path / "run"
     assert train(tiny_root, out, "--epochs", "1", "--embedding-dim", "2") == 0
     before = (out / "model.pt").read_bytes()
