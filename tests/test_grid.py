@@ -21,7 +21,9 @@ from .test_robustness import assert_one_line_error
 
 pytestmark = pytest.mark.slow  # worker processes and Ray
 
-STEPS = "40"  # about a second a run: still long enough for an interrupt to land between runs
+# two or three seconds a run: long enough for an interrupt to land between runs (at 40 steps a whole grid once
+# finished before it, on a fresh machine, and the test skipped)
+STEPS = "80"
 GRID = ["--presets", "default,neighbours", "--seeds", "0,1", "--steps", STEPS, "--baselines", "none", "--no-download"]
 
 
