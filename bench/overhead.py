@@ -132,9 +132,9 @@ def main():
     if args.notebook:
         lines += ["", row(["notebook", "cached", "wall s", "training s", "wall / training", *NOTEBOOK_PHASES,
                            "kernel start"]), row(["---"] * (6 + len(NOTEBOOK_PHASES)))]
+        data = "all 60,000 Fashion-MNIST" if notebook_data else "offline MNIST"
         for cached in ("nothing", "deskewed images, baselines"):
             phases, training, wall = notebook_run(out, **notebook_data)
-            data = "all 60,000 Fashion-MNIST" if notebook_data else "offline MNIST"
             lines.append(row([f"ConAE.ipynb, headless, {data}", cached, f"{wall:.1f}", f"{training:.1f}",
                               f"**{wall / training:.2f}x**", *(f"{phases[p]:.1f}" for p in NOTEBOOK_PHASES),
                               f"{wall - sum(phases.values()):.1f}"]))

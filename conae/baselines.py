@@ -12,6 +12,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from .cache import cached, source_of, versions
+from . import data, inference
 from .compiled import import_umap
 from .data import flat, subset
 from .errors import UserError
@@ -132,9 +133,11 @@ def run_baseline(name, train_split, test_split, n_components, max_fit=MAX_FIT):
     seconds computing its codes took and from_cache: whether they came from an earlier run (conae.cache; then
     the seconds are that run's)."""
     fitted_on = fit_subset(train_split, name, max_fit)
-    # everything the codes depend on (t-SNE's threads among them: they share its gradient's sums)
+    # everything the codes depend on: the modules computing them (this one, data's flat and subset, inference's
+    # BCE), t-SNE's threads (they share its gradient's sums), the libraries
     parts = (name, n_components, fitted_on.images.numpy(), test_split.images.numpy(), torch.get_num_threads(),
-             source_of(__file__), versions("numpy", "scipy", "scikit-learn", "umap-learn", "numba", "openTSNE"))
+             *(source_of(module.__file__) for module in (data, inference)), source_of(__file__),
+             versions("numpy", "scipy", "scikit-learn", "umap-learn", "numba", "openTSNE"))
     stored, from_cache = cached(f"baseline-{name}", parts,
                                 lambda: computed_codes(name, fitted_on, test_split, n_components))
     numbers = {k: None if np.isnan(v) else float(v) for k, v in stored.items()

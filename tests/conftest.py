@@ -1,4 +1,5 @@
 """Shared fixtures: tiny synthetic MNIST written as real IDX files in torchvision's layout."""
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -43,12 +44,21 @@ def session_cache(tmp_path_factory):
     os.environ["CONAE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
 
 
-@pytest.fixture
-def no_figures(monkeypatch):
-    """`conae train` in this process draws no figures: for tests of resuming and of numbers, where drawing eleven
-    figures per run would be most of the test's time (tests/test_cli.py checks the figures)."""
+@contextlib.contextmanager
+def figures_off():
+    """Within it, `conae train` in this process draws no figures: for tests of resuming and of numbers, where
+    drawing eleven figures per run would be most of the test's time (tests/test_cli.py checks the figures)."""
     import conae.cli
-    monkeypatch.setattr(conae.cli, "make_figures", lambda *args, **kwargs: {})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conae.cli, "make_figures", lambda *args, **kwargs: {})
+        yield
+
+
+@pytest.fixture
+def no_figures():
+    """figures_off() for one test."""
+    with figures_off():
+        yield
 
 
 @pytest.fixture

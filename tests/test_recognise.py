@@ -7,7 +7,6 @@ import torch
 from PIL import Image, ImageOps
 from scipy.ndimage import gaussian_filter
 
-import conae.cli
 from conae.checkpoint import read_checkpoint
 from conae.cli import main
 from conae.data import read_idx
@@ -23,12 +22,11 @@ MNIST_TEST = SHARED_DATA / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz"
 @pytest.fixture(scope="module")
 def model_pt(tmp_path_factory):
     """A model.pt from `conae train` on tiny synthetic digits (it carries the training codes)."""
-    from tests.conftest import write_split
+    from tests.conftest import figures_off, write_split
     root, out = tmp_path_factory.mktemp("data"), tmp_path_factory.mktemp("run")
     write_split(root, "train", 300, seed=1, gz=True)
     write_split(root, "t10k", 100, seed=2, gz=False)
-    with pytest.MonkeyPatch.context() as patch:  # no figures: they are beside the point here (see no_figures)
-        patch.setattr(conae.cli, "make_figures", lambda *args, **kwargs: {})
+    with figures_off():  # they are beside the point here
         assert main(["train", "--data-root", str(root), "--out", str(out), "--steps", "30", "--batch-size", "32",
                      "--baselines", "none", "--no-download"]) == 0
     return out / "model.pt"
