@@ -24,12 +24,14 @@ def pick_device(name="auto"):
 
 
 def has_fast_bf16(device):
-    """Whether the device computes in bfloat16 faster than in float32: a CUDA GPU that supports it, or a CPU
-    with AMX matrix units (Intel Xeon since Sapphire Rapids). Elsewhere bfloat16 is emulated or no faster."""
+    """Whether the device computes in bfloat16 faster than in float32: a CUDA GPU of compute capability 8.0 or
+    above (Ampere and later: bfloat16 tensor cores), or a CPU with AMX matrix units (Intel Xeon since Sapphire
+    Rapids). Elsewhere bfloat16 is emulated or no faster, although torch.cuda.is_bf16_supported() says True for an
+    older GPU that emulates it."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.get_device_capability(device) >= (8, 0)
     if device.type == "cpu":
-        amx = getattr(torch._C._cpu, "_is_amx_tile_supported", None)  # present since torch 2.3
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # torch 2.3 and later; older ones: no AMX kernels
         return bool(amx and amx())
     return False
 

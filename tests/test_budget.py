@@ -1,13 +1,14 @@
 """The training budget in optimizer steps: its arithmetic, the recorded points, resume under it, precision."""
 import json
+from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-import conae.device
 from conae.config import ConfigError, make_config
-from conae.data import load_data
-from conae.device import resolve_precision
+from conae.data import load_data, to_float
+from conae.device import has_fast_bf16, resolve_precision
 from conae.train import Progress, budget, fit, record_points
 from conae.cli import main
 from tests.test_robustness import assert_same_run
@@ -90,18 +91,48 @@ def test_resume_under_a_step_budget_mid_epoch_is_bitwise(tiny_root, tmp_path, mo
     assert (metrics["steps"], metrics["images_seen"]) == (25, 760) and metrics["epochs_done"] == pytest.approx(2.5333)
 
 
-def test_precision_auto_uses_bfloat16_only_where_it_is_fast(monkeypatch):
-    cpu = torch.device("cpu")
-    monkeypatch.setattr(conae.device, "has_fast_bf16", lambda device: False)
-    assert resolve_precision("auto", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
-    monkeypatch.setattr(conae.device, "has_fast_bf16", lambda device: True)  # e.g. a Xeon with AMX
-    assert resolve_precision("auto", cpu) == "bf16" and resolve_precision("fp32", cpu) == "fp32"
+def cpu_flags():
+    """The CPU's feature flags as Linux lists them in /proc/cpuinfo (None elsewhere): a source independent of torch."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    flags = next((line.partition(":")[2].split() for line in lines if line.startswith("flags")), None)
+    return set(flags) if flags is not None else None
+
+
+def test_bfloat16_is_picked_on_this_cpu_exactly_where_it_has_amx():
+    flags = cpu_flags()
+    if flags is None:
+        pytest.skip("no /proc/cpuinfo to read this CPU's flags from")
+    cpu, amx = torch.device("cpu"), "amx_tile" in flags
+    assert has_fast_bf16(cpu) is amx
+    assert resolve_precision("auto", cpu) == ("bf16" if amx else "fp32")
+    assert resolve_precision("bf16", cpu) == "bf16" and resolve_precision("fp32", cpu) == "fp32"  # asked: as asked
+
+
+@pytest.mark.parametrize("capability, fast", [((6, 1), False), ((7, 5), False), ((8, 0), True), ((9, 0), True)])
+def test_bfloat16_on_cuda_only_from_compute_capability_8(monkeypatch, capability, fast):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # it counts emulated bfloat16 too
+    cuda = torch.device("cuda")
+    assert has_fast_bf16(cuda) is fast
+    assert resolve_precision("auto", cuda) == ("bf16" if fast else "fp32")
+
+
+def test_no_bfloat16_on_other_devices():
+    assert has_fast_bf16(torch.device("mps")) is False and resolve_precision("auto", torch.device("mps")) == "fp32"
 
 
 @pytest.mark.slow
-def test_bfloat16_training_runs_and_says_so(tiny_root, tmp_path, no_figures):
-    out = tmp_path / "run"
-    assert train(tiny_root, out, "--precision", "bf16", "--steps", "20") == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["precision"] == "bf16" and metrics["config"]["precision"] == "bf16"
-    assert 0 < metrics["test_bce"] < 0.7
+def test_bfloat16_training_says_so_and_learns_as_float32_does(tiny_root, tmp_path, no_figures):
+    metrics = {}
+    for precision in ("fp32", "bf16"):
+        assert train(tiny_root, tmp_path / precision, "--precision", precision, "--steps", "60") == 0
+        metrics[precision] = json.loads((tmp_path / precision / "metrics.json").read_text())
+        assert metrics[precision]["precision"] == precision == metrics[precision]["config"]["precision"]
+    train_split, test_split = load_data(tiny_root, download=False, verbose=False)
+    mean_image = to_float(train_split.images).mean(0, keepdim=True).expand(len(test_split), -1, -1, -1)
+    baseline = F.binary_cross_entropy(mean_image, to_float(test_split.images)).item()  # 0.378 (0.5 everywhere: 0.693)
+    assert metrics["bf16"]["test_bce"] < baseline - 0.05  # it learned the images, not their mean
+    assert abs(metrics["bf16"]["test_bce"] - metrics["fp32"]["test_bce"]) < 0.005
