@@ -84,5 +84,5 @@ def test_fashion_mnist_end_to_end_from_the_debian_package(tmp_path):
     assert (m["n_train"], m["n_test"]) == (3000, 10000) and m["config"]["dataset"] == "fashion-mnist"
     assert m["test_source"].startswith("Fashion-MNIST test files") and m["classes"] == list(FASHION)
     assert m["knn_accuracy"]["5"] > 0.5 and m["recognition"]["linear_probe_accuracy"] > 0.4  # chance: 0.1
-    assert m["test_bce"] < m["pca_baseline"]["test_bce"] + 0.05
+    assert m["test_bce"] < m["pca_baseline"]["test_bce"]  # three numbers rebuild clothes better than PCA's three
     assert (out / "confusion_matrix.png").is_file() and (out / "samples.png").is_file()

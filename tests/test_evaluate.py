@@ -33,6 +33,12 @@ def test_the_last_points_test_bce_is_bitwise_the_one_split_codes_computes(splits
     model, history, _ = fit(make_config("default", steps=12, batch_size=16), train, test, verbose=False)
     assert history[-1]["scored_images"] == len(test)
     scored = split_codes(model, train, test)
+    assert scored[2] == history[-1]["test_bce"]  # so conae train may hand the last point's BCE to split_codes
+    decoded = []
+    real_decode = model.decode
+    model.decode = lambda z: decoded.append(len(z)) or real_decode(z)
     reused = split_codes(model, train, test, test_bce=history[-1]["test_bce"])
-    assert scored[2] == reused[2] == history[-1]["test_bce"]
+    assert decoded == []  # handed the BCE, it only encodes: the test set is not decoded again
     assert all(np.array_equal(a, b) for a, b in zip(scored[:2], reused[:2]))
+    split_codes(model, train, test)
+    assert sum(decoded) == len(test)  # not handed it, it decodes every test image once

@@ -6,15 +6,17 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
 import conae.grid
 from conae.cli import main
-from conae.config import ConfigError
-from conae.device import usable_cores
-from conae.grid import plan, warn_if_mixed
+from conae.config import ConfigError, make_config
+from conae.device import resolve_precision, usable_cores
+from conae.grid import plan, run_grid, tasks_for, warn_if_mixed
 
 from .conftest import REPO, tree
 from .test_robustness import assert_one_line_error
@@ -80,7 +82,8 @@ def test_worker_processes_give_the_serial_results_bit_for_bit(grid_data, serial_
     assert "4 runs, 2 at a time on loky, 1 thread each" in printed and "(4/4 runs done)" in printed
     assert_same_grid(out, serial_grid)
     ran_on = comparison["runs"][0]["ran_on"]
-    assert ran_on["threads"] == 1 and ran_on["device"] == "cpu" and ran_on["precision"] in ("fp32", "bf16")
+    assert ran_on["threads"] == 1 and ran_on["device"] == "cpu"
+    assert ran_on["precision"] == resolve_precision("auto", torch.device("cpu"))  # the preset's auto, resolved here
     assert {"host", "cpu", "cpu_id", "cpu_capability"} <= set(ran_on)
 
 
@@ -98,18 +101,21 @@ def test_an_interrupted_parallel_grid_trains_only_its_unfinished_runs(grid_data,
     command = [sys.executable, "-m", "conae", "compare", "--data-root", str(grid_data), "--out", str(out), *GRID,
                "--jobs", "2", "--threads-per-run", "1"]
     # SIGINT as a terminal's Ctrl-C finds it: a shell that starts jobs in the background (CI's may) has them ignore
-    # it, and Python then leaves it ignored
+    # it, and Python then leaves it ignored; a session of its own, so that the grid and its workers can be frozen
     grid = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(out.glob("runs/*/result.json")) and time.monotonic() < deadline and grid.poll() is None:
         time.sleep(0.02)
-    grid.send_signal(signal.SIGINT)  # Ctrl-C, as soon as the first run has finished
+    # the first run has finished: the grid and its workers are frozen where they stand, so that the interrupt
+    # certainly lands while runs are left, then Ctrl-C, then they go on and see it
+    os.killpg(grid.pid, signal.SIGSTOP)
+    assert len(list(out.glob("runs/*/result.json"))) < 4, "the whole grid finished before it could be interrupted"
+    grid.send_signal(signal.SIGINT)
+    os.killpg(grid.pid, signal.SIGCONT)
     _, err = grid.communicate(timeout=60)
     finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/*/result.json")}
-    if grid.returncode == 0:
-        pytest.skip("the whole grid finished before the interrupt reached it")
-    assert grid.returncode == 130 and "the finished runs are kept" in err
+    assert grid.returncode == 130 and "the finished runs are kept" in err, err
     assert 1 <= len(finished) < 4
     capsys.readouterr()
     assert main(command[3:]) == 0  # the rest, here: the same command, in this process's (warm) workers
@@ -200,10 +206,45 @@ def test_an_address_that_does_not_answer_is_one_line(grid_data, tmp_path, capsys
 
 def test_a_grid_of_mixed_precisions_or_cpus_warns():
     same = dict(precision="fp32", cpu_id={"family": "25"}, cpu_capability="avx512")
-    warn_if_mixed([dict(ran_on=same), dict(ran_on=same), dict()])  # a result from before ran_on: no warning
-    for part, other in (("precision", "bf16"), ("cpu_id", {"family": "6"})):
-        with pytest.warns(UserWarning, match="ran with different"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        warn_if_mixed([dict(ran_on=same), dict(ran_on=same), dict()])  # a result from before ran_on: no warning
+    for part, other in (("precision", "bf16"), ("cpu_id", {"family": "6"}), ("cpu_capability", "AVX2")):
+        with pytest.warns(UserWarning, match=f"ran with different .*{other if isinstance(other, str) else 6}"):
             warn_if_mixed([dict(ran_on=same), dict(ran_on={**same, part: other})])
+
+
+def test_runs_are_dealt_to_the_gpus_in_turn(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)  # a machine with two GPUs
+    runs = [(f"run {i}", make_config("default", seed=i), tmp_path / str(i)) for i in range(5)]
+    tasks = tasks_for(runs, threads=1, backend="loky", training_subset=(0, 0))
+    assert [t.cfg.device for t in tasks] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0"]
+    assert all(not t.cfg.download and Path(t.folder).is_absolute() for t in tasks)
+    ray_tasks = tasks_for(runs, threads=1, backend="ray", training_subset=(0, 0))
+    assert {t.cfg.device for t in ray_tasks} == {"cuda"}  # Ray hands each run the GPU it reserved for it
+    pinned = tasks_for([("cpu", make_config("default", device="cpu"), tmp_path)], 1, "loky", (0, 0))
+    assert pinned[0].cfg.device == "cpu"  # a run's own device is kept
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    assert {t.cfg.device for t in tasks_for(runs, 1, "loky", (0, 0))} == {"cpu"}
+
+
+def test_ray_reserves_a_gpu_for_each_run_that_uses_one(monkeypatch, tmp_path):
+    import joblib
+    asked = {}
+
+    class Stop(Exception):
+        pass
+
+    def parallel_backend(backend, n_jobs, **args):  # what run_grid asks joblib for, then stop
+        asked.update(backend=backend, n_jobs=n_jobs, **args)
+        raise Stop
+
+    monkeypatch.setattr(joblib, "parallel_backend", parallel_backend)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    tasks = tasks_for([("gpu", make_config("default"), tmp_path)], threads=3, backend="ray", training_subset=(0, 0))
+    with pytest.raises(Stop):
+        run_grid(tasks, jobs=2, backend="ray")
+    assert asked == dict(backend="ray", n_jobs=2, ray_remote_args=dict(num_cpus=3, num_gpus=1))
 
 
 def test_presets_that_see_different_images_are_not_compared_in_one_table(grid_data, tmp_path, capsys):

@@ -32,4 +32,11 @@ def test_architecture_is_the_originals():
 
 def test_weight_norm_sum_is_the_originals_penalty():
     model = ConvAE()
-    assert torch.isclose(weight_norm_sum(model), sum(p.norm(2) for p in model.parameters()))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.encoder[0].bias[:2] = torch.tensor([3.0, 4.0])  # a norm of 5
+        model.decoder[-2].bias[0] = -2.0                       # a norm of 2
+        model.decoder[0].weight[0, :2] = torch.tensor([1.0, 1.0])  # a norm of sqrt(2)
+    # each parameter's own norm, summed: not the norm of all of them together (sqrt(31)), nor squares (31)
+    assert weight_norm_sum(model).item() == pytest.approx(7 + 2 ** 0.5)

@@ -179,11 +179,13 @@ def assert_same_run(a, b):
 
 
 @pytest.mark.slow
-def test_interrupted_and_resumed_is_bitwise_the_uninterrupted_run(tiny_root, tmp_path, capsys, monkeypatch, no_figures):
+@pytest.mark.parametrize("preset, optimizer", [("default", torch.optim.AdamW), ("original", torch.optim.Adam)])
+def test_interrupted_and_resumed_is_bitwise_the_uninterrupted_run(tiny_root, tmp_path, capsys, monkeypatch, no_figures,
+                                                                  preset, optimizer):
+    # the original's recipe resumes too: Adam with its L2 term, a constant rate (no schedule), images as they come
+    # (tests/test_neighbours.py resumes the neighbours preset)
     whole, parts = tmp_path / "whole", tmp_path / "parts"
-    assert train(tiny_root, whole) == 0
-
-    optimizer = torch.optim.AdamW  # the default preset's
+    assert train(tiny_root, whole, "--preset", preset) == 0
     real_step, steps = optimizer.step, []
 
     def step_then_interrupt(self, *args, **kwargs):
@@ -193,7 +195,7 @@ def test_interrupted_and_resumed_is_bitwise_the_uninterrupted_run(tiny_root, tmp
         return real_step(self, *args, **kwargs)
 
     monkeypatch.setattr(optimizer, "step", step_then_interrupt)
-    assert train(tiny_root, parts) == 130
+    assert train(tiny_root, parts, "--preset", preset) == 130
     err = capsys.readouterr().err
     assert "interrupted (SIGINT)" in err and "model.pt keeps step 12 (epoch 1.2133)" in err and "--resume" in err
     assert sorted(p.name for p in parts.iterdir()) == ["model.pt"]
