@@ -34,7 +34,7 @@ from conae.config import make_config  # noqa: E402
 from conae.data import load_data, to_float  # noqa: E402
 from offline_data import write_idx  # noqa: E402
 from conae.environment import cpu_model  # noqa: E402
-from conae.evaluate import evaluate  # noqa: E402
+from conae.evaluate import knn_accuracy, split_codes  # noqa: E402
 from conae.model import ConvAE  # noqa: E402
 from conae.device import pick_device  # noqa: E402
 from conae.train import build, steps_per_epoch, train  # noqa: E402
@@ -91,8 +91,9 @@ def flops_per_image(model, batch_size):
 def score(model, train_split, test_split):
     # evaluated in the channels_last layout for speed; the layout does not change what is computed
     model = copy.deepcopy(model).to(memory_format=torch.channels_last)
-    m = evaluate(model, train_split, test_split)
-    return m["test_bce"], m["knn_accuracy"]["1"], m["knn_accuracy"]["5"]
+    train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
+    knn = knn_accuracy(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy())
+    return test_bce, knn[1], knn[5]
 
 
 def run(name, epochs, train_split, test_split, log):

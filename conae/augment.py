@@ -49,6 +49,8 @@ def random_pen(x, p_stroke, p_blur, p_coarse, generator):
     the images: strokes thickened or thinned by a pixel (a grey dilation or erosion, p_stroke), blurred (p_blur), or
     scanned at half the resolution and scaled back (p_coarse)."""
     n = len(x)
+    # four rows of draws, of which the changes use three: a fourth is drawn all the same, because the run's random
+    # stream (every later move, every later batch order) follows from it, and the committed numbers with it
     pick = torch.rand(4, n, generator=generator).to(x.device)
     thicker = F.max_pool2d(x, 3, stride=1, padding=1)
     thinner = (x - F.max_pool2d(-x, 3, stride=1, padding=1)) / 2  # half an erosion: a thin stroke must survive

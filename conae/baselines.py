@@ -9,11 +9,11 @@ import numpy as np
 import scipy.sparse
 import torch
 from sklearn.decomposition import PCA
-from sklearn.neighbors import NearestNeighbors
 
+from . import data, inference, knn
 from .cache import cached, source_of, versions
-from . import data, inference
 from .compiled import import_umap
+from .config import MAX_NEIGHBOUR_FIT, UMAP_NEIGHBOURS
 from .data import flat, subset
 from .errors import UserError
 from .evaluate import recognition
@@ -21,7 +21,7 @@ from .inference import bce_per_image
 
 BASELINES = ("pca", "umap", "tsne")
 NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
-MAX_FIT = 10_000  # UMAP and t-SNE are fitted on at most this many training images (a fixed random subset)
+MAX_FIT = MAX_NEIGHBOUR_FIT  # UMAP and t-SNE are fitted on at most this many training images (a fixed random subset)
 PCA_CLIP = 1e-3   # PCA reconstructions leave [0, 1]; clipped to [PCA_CLIP, 1 - PCA_CLIP] so their BCE is finite
 
 
@@ -57,23 +57,17 @@ def bce(reconstructions, images):
 def pca_codes(train_split, test_split, n_components):
     pca = fit_pca(train_split, n_components)
     codes = pca.transform(flat(train_split.images)), pca.transform(flat(test_split.images))
+    # the components and the mean are kept, so that a figure rebuilds test images from this fit (pca_reconstructions)
     return codes, dict(test_bce=bce(pca_reconstruct(pca, test_split.images), test_split.images),
-                       explained_variance=float(pca.explained_variance_ratio_.sum()))
-
-
-UMAP_NEIGHBOURS = 15  # UMAP's default n_neighbors
+                       explained_variance=float(pca.explained_variance_ratio_.sum()), components=pca.components_,
+                       mean=pca.mean_)
 
 
 def nearest_distances(queries, points, k, same=False):
-    """A sparse [len(queries), len(points)] matrix of each query's k nearest points' euclidean distances, exact
-    (scikit-learn); with same (the queries are the points: each is its own first neighbour, at distance 0), made
-    symmetric, as UMAP's precomputed metric wants."""
-    if same:  # each point's k - 1 nearest others, after itself
-        distances, indices = NearestNeighbors(n_neighbors=k - 1).fit(points).kneighbors()
-        distances = np.hstack([np.zeros((len(points), 1)), distances])
-        indices = np.hstack([np.arange(len(points))[:, None], indices])
-    else:
-        distances, indices = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(queries)
+    """A sparse [len(queries), len(points)] matrix of each query's k nearest points' euclidean distances
+    (conae.knn.exact_neighbours); with same (the queries are the points: each is its own first neighbour, at
+    distance 0), made symmetric, as UMAP's precomputed metric wants."""
+    indices, distances = knn.exact_neighbours(points, k, None if same else queries)
     # shifted by 1 while scipy works on it, so that the zero distances stay entries rather than vanish
     graph = scipy.sparse.csr_matrix((distances.ravel() + 1, indices.ravel(), np.arange(0, indices.size + 1, k)),
                                     shape=(len(queries), len(points)))
@@ -115,23 +109,24 @@ def fit_subset(split, name, max_fit=MAX_FIT):
     return split if name == "pca" else subset(split, max_fit, seed=0)
 
 
+ARRAYS = ("train_codes", "test_codes", "components", "mean")  # what a stored baseline keeps beside its numbers
+
+
 def computed_codes(name, fitted_on, test_split, n_components):
     """A baseline's codes and numbers as arrays, as conae.cache keeps them: train_codes, test_codes, test_bce (NaN
-    without a decoder), explained_variance (PCA's) and the seconds computing them took."""
+    without a decoder), PCA's explained_variance, components and mean, and the seconds computing them took."""
     start = time.perf_counter()
     (train_codes, test_codes), numbers = {"pca": pca_codes, "umap": umap_codes, "tsne": tsne_codes}[name](
         fitted_on, test_split, n_components)
     return dict(train_codes=np.asarray(train_codes), test_codes=np.asarray(test_codes),
                 seconds=np.float64(time.perf_counter() - start),
-                **{k: np.float64(np.nan if v is None else v) for k, v in numbers.items()})
+                **{k: np.asarray(v) if k in ARRAYS else np.float64(np.nan if v is None else v)
+                   for k, v in numbers.items()})
 
 
-def run_baseline(name, train_split, test_split, n_components, max_fit=MAX_FIT):
-    """One baseline's numbers: test_bce (None where the method has no decoder), explained_variance (PCA), the
-    recognition numbers of conae.evaluate.recognition (k-NN against the codes of the images it was fitted on),
-    n_fit (how many training images it was fitted on, with fit_subset saying how they were chosen), the
-    seconds computing its codes took and from_cache: whether they came from an earlier run (conae.cache; then
-    the seconds are that run's)."""
+def stored_baseline(name, train_split, test_split, n_components, max_fit=MAX_FIT):
+    """(the baseline's arrays, computed_codes', from the cache where an earlier run or call computed them; the
+    training split it was fitted on; whether they came from the cache)."""
     fitted_on = fit_subset(train_split, name, max_fit)
     # everything the codes depend on: the modules computing them (this one, data's flat and subset, inference's
     # BCE), t-SNE's threads (they share its gradient's sums), the libraries
@@ -140,8 +135,26 @@ def run_baseline(name, train_split, test_split, n_components, max_fit=MAX_FIT):
              versions("numpy", "scipy", "scikit-learn", "umap-learn", "numba", "openTSNE"))
     stored, from_cache = cached(f"baseline-{name}", parts,
                                 lambda: computed_codes(name, fitted_on, test_split, n_components))
-    numbers = {k: None if np.isnan(v) else float(v) for k, v in stored.items()
-               if k not in ("train_codes", "test_codes", "seconds")}
+    return stored, fitted_on, from_cache
+
+
+def pca_reconstructions(train_split, test_split, n_components, indices):
+    """The PCA baseline's reconstructions of the test images at indices, float [N, 28, 28] clipped into (0, 1),
+    rebuilt from its stored codes, components and mean: the fit run_baseline made and scored (from the cache; with
+    the cache off, fitted again)."""
+    stored = stored_baseline("pca", train_split, test_split, n_components)[0]
+    rebuilt = stored["test_codes"][np.asarray(indices)] @ stored["components"] + stored["mean"]
+    return torch.from_numpy(rebuilt.clip(PCA_CLIP, 1 - PCA_CLIP).astype(np.float32)).reshape(-1, 28, 28)
+
+
+def run_baseline(name, train_split, test_split, n_components, max_fit=MAX_FIT):
+    """One baseline's numbers: test_bce (None where the method has no decoder), explained_variance (PCA), the
+    recognition numbers of conae.evaluate.recognition (k-NN against the codes of the images it was fitted on),
+    n_fit (how many training images it was fitted on, with fit_subset saying how they were chosen), the
+    seconds computing its codes took and from_cache: whether they came from an earlier run (conae.cache; then
+    the seconds are that run's)."""
+    stored, fitted_on, from_cache = stored_baseline(name, train_split, test_split, n_components, max_fit)
+    numbers = {k: None if np.isnan(v) else float(v) for k, v in stored.items() if k not in ARRAYS + ("seconds",)}
     rec = recognition(stored["train_codes"], fitted_on.labels.numpy(), stored["test_codes"],
                       test_split.labels.numpy())
     return dict(numbers, **rec, n_fit=len(fitted_on),

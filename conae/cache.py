@@ -3,12 +3,13 @@ deskewed images of a data set and the baselines' codes (UMAP and t-SNE take seco
 run, for the same images).
 
 An entry is one .npz file named by a hash of everything its result depends on: the input arrays' bytes, the
-settings, the source of the conae module that computes it and the versions of the libraries it calls, so a
-change to any of them computes it afresh. The folder is $CONAE_CACHE, else $XDG_CACHE_HOME/conae, else
+settings, the source of the conae module that computes it, the versions of the libraries it calls and the machine's
+floating point (conae.environment.machine: the CPU and the kernels torch and the math libraries run on it), so a
+change to any of them computes it afresh, and a home folder shared by two kinds of machine hands neither the
+other's numbers. The folder is $CONAE_CACHE, else $XDG_CACHE_HOME/conae, else
 ~/.cache/conae; CONAE_CACHE=off turns the cache off. Deleting the folder is always safe."""
 import hashlib
 import os
-import platform
 import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
+from .environment import machine
 
 
 def cache_dir():
@@ -44,8 +46,9 @@ def source_of(module_file):
 
 
 def key(parts):
-    """A hex digest of parts: arrays by their dtype, shape and bytes, everything else by its repr."""
-    digest = hashlib.sha256(platform.machine().encode())  # a home folder shared between kinds of machine
+    """A hex digest of parts and this machine's floating point (machine()): arrays by their dtype, shape and bytes,
+    everything else by its repr."""
+    digest = hashlib.sha256(repr(sorted(machine().items())).encode())
     for part in parts:
         if isinstance(part, np.ndarray):
             digest.update(f"{part.dtype}{part.shape}".encode())
@@ -72,7 +75,6 @@ def cached(kind, parts, compute):
         pass
     result = compute()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda tmp: np.savez(tmp, **result))
     except OSError:
         pass

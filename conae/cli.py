@@ -10,14 +10,13 @@ from pathlib import Path
 
 from .baselines import BASELINES, baseline_names
 from .checkpoint import CheckpointError, read_checkpoint, save_codes
-from .compare import check_same_images, compare, comparison_table, plot_tradeoff, sweep
+from .compare import compare, comparison_table, plot_tradeoff, sweep
 from .config import PRESETS, ConfigError, check_setting, config_from_dict, make_config
 from .data import DATASETS, load_splits
 from .device import PRECISIONS
 from .errors import UserError
 from .evaluate import split_codes
-from .grid import check_ray, plan
-from .neighbours import check_enough_images
+from .grid import plan
 from .recognise import as_json, load_reference, plot_recognition, recognise_files, summary_line
 from .report import collect_metrics, make_figures, save_figure, save_run, write_json
 from .train import TrainingDiverged, TrainingInterrupted, describe, fit
@@ -208,8 +207,6 @@ def train_command(args):
     start = time.perf_counter()
     train_split, test_split = load_splits(cfg)
     data_seconds = time.perf_counter() - start
-    check_enough_images(cfg, len(train_split))  # before anything is written
-    out.mkdir(parents=True, exist_ok=True)
     model, history, snapshots = fit(cfg, train_split, test_split, checkpoint=checkpoint, resume=args.resume)
     after = time.perf_counter()
     codes = split_codes(model, train_split, test_split, test_bce=history[-1]["test_bce"])
@@ -243,14 +240,8 @@ def compare_command(args):
     configs = {name: with_data_flags(make_config(name, dataset=args.dataset, train_subset=args.train_subset,
                                                  steps=args.steps), args)
                for name in args.presets}
-    check_same_images(configs)
     first = next(iter(configs.values()))
     train_split, test_split = load_splits(first)  # checked and downloaded here, before any run starts
-    for cfg in configs.values():
-        check_enough_images(cfg, len(train_split))  # before anything is written
-    if args.backend == "ray":
-        check_ray(args.address)
-    out.mkdir(parents=True, exist_ok=True)
     comparison = compare(configs, args.seeds, train_split, test_split, out, args.baselines,
                          training_subset=(first.train_subset, first.seed), **grid_flags(args))
     write_json(out / "comparison.json", comparison)
@@ -264,9 +255,6 @@ def sweep_command(args):
     check_writable(out)
     cfg = config_from_flags(args)
     train_split, test_split = load_splits(cfg)  # checked and downloaded here, before any run starts
-    if args.backend == "ray":
-        check_ray(args.address)
-    out.mkdir(parents=True, exist_ok=True)
     rows = sweep(cfg, sorted(args.embedding_dims), train_split, test_split, out_dir=out, **grid_flags(args))
     write_json(out / "sweep.json", dict(rows=rows, n_train=len(train_split), n_test=len(test_split),
                                         train_source=train_split.source, test_source=test_split.source,
@@ -286,7 +274,6 @@ def recognise_command(args):
     reference = load_reference(args.model)
     results, errors = recognise_files(args.images, reference, args.k)
     if out and results:
-        out.mkdir(parents=True, exist_ok=True)
         names = set()
         for result in results:
             name = Path(result["path"]).stem

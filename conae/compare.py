@@ -15,12 +15,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from .baselines import BASELINES, NAMES, run_baseline
-from .config import ConfigError, check_setting
+from .config import HEADLINE_K, ConfigError, check_setting
 from .evaluate import headline
 from .grid import run_runs
-from .neighbours import check_enough_images
 from .report import write_json
-from .viz import class_colors, class_legend, scatter_points
+from .viz import class_colors, class_legend, scatter_3d, scatter_points
 
 
 def sweep(cfg, dims, train_split, test_split, out_dir=None, verbose=True, **grid):
@@ -49,7 +48,7 @@ def sweep(cfg, dims, train_split, test_split, out_dir=None, verbose=True, **grid
 def median_of(runs):
     """The median of each number over runs."""
     return dict(test_bce=statistics.median(r["test_bce"] for r in runs),
-                knn_accuracy={k: statistics.median(r["knn_accuracy"][k] for r in runs) for k in ("1", "5")},
+                knn_accuracy={str(k): statistics.median(r["knn_accuracy"][str(k)] for r in runs) for k in HEADLINE_K},
                 linear_probe_accuracy=statistics.median(r["linear_probe_accuracy"] for r in runs),
                 train_seconds=statistics.median(r["train_seconds"] for r in runs))
 
@@ -71,9 +70,7 @@ def compare(configs, seeds, train_split, test_split, out_dir, baselines=BASELINE
     train_split, test_split: as conae.data.load_splits gives them for these configs, training_subset the (size,
     seed) of its subset, so that workers load the same images."""
     out = Path(out_dir)
-    check_same_images(configs)
-    for cfg in configs.values():
-        check_enough_images(cfg, len(train_split))
+    check_same_images(configs)  # before any run starts; conae.grid.run_runs checks the rest
     presets = [name for name in configs for _ in seeds]  # the preset of each run, in the runs' order
     grid_runs = [(f"{name}, seed {seed}", replace(cfg, seed=seed), out / "runs" / f"{name}-seed-{seed}")
                  for name, cfg in configs.items() for seed in seeds]
@@ -107,6 +104,33 @@ def comparison_table(comparison):
         bce = "-" if b["test_bce"] is None else f"{b['test_bce']:.4f}"
         lines.append(f"| {NAMES[name]} | {bce} | {b['knn_accuracy']['1']:.3f} | {b['knn_accuracy']['5']:.3f} | "
                      f"{b['linear_probe_accuracy']:.3f} | |")
+    return "\n".join(lines)
+
+
+def seeds_table(comparison):
+    """Every run of a comparison, seed by seed, and each preset's median, as a Markdown table (docs/results.md)."""
+    lines = ["| run | test BCE | 1-NN | 5-NN | linear probe | training s |", "| --- | --- | --- | --- | --- | --- |"]
+
+    def row(name, r):
+        return (f"| {name} | {r['test_bce']:.4f} | {r['knn_accuracy']['1']:.3f} | {r['knn_accuracy']['5']:.3f} | "
+                f"{r['linear_probe_accuracy']:.3f} | {r['train_seconds']:.0f} |")
+    for name, median in comparison["median"].items():
+        mine = [r for r in comparison["runs"] if r["preset"] == name]
+        lines += [row(f"`{name}`, seed {r['seed']}", r) for r in mine]
+        if len(mine) > 1:
+            lines.append(row(f"`{name}`, median of seeds {', '.join(str(r['seed']) for r in mine)}", median))
+    return "\n".join(lines)
+
+
+def sweep_table(rows):
+    """A code-size sweep (sweep()'s rows) beside PCA of the same sizes, as a Markdown table (docs/results.md)."""
+    lines = ["| code size | test BCE | PCA test BCE | 1-NN | 5-NN | PCA 5-NN | linear probe | PCA linear probe |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        pca = r["pca"]
+        lines.append(f"| {r['embedding_dim']} | {r['test_bce']:.4f} | {pca['test_bce']:.4f} | "
+                     f"{r['knn_accuracy']['1']:.3f} | {r['knn_accuracy']['5']:.3f} | {pca['knn_accuracy']['5']:.3f} | "
+                     f"{r['linear_probe_accuracy']:.3f} | {pca['linear_probe_accuracy']:.3f} |")
     return "\n".join(lines)
 
 
@@ -146,11 +170,8 @@ def plot_codes_side_by_side(models, split, max_points=3000, view=(25, -60)):
     for i, (name, model) in enumerate(models.items()):
         codes, labels = scatter_points(model, split, max_points)
         ax = fig.add_subplot(1, len(models), i + 1, projection="3d")
-        ax.scatter(*codes[:, :3].T, c=palette[labels], s=3, alpha=0.8, linewidths=0)
+        scatter_3d(ax, codes, labels, palette, 3)
         ax.view_init(*view)
-        ax.set_xlabel("z1")
-        ax.set_ylabel("z2")
-        ax.set_zlabel("z3")
         ax.set_title(name)
     free = class_legend(fig, split.classes, palette)
     fig.suptitle(f"The same {len(codes):,} test images in each 3-number code")

@@ -5,6 +5,10 @@ from dataclasses import dataclass, fields, replace
 from .device import PRECISIONS
 from .errors import UserError
 
+UMAP_NEIGHBOURS = 15         # UMAP's default neighbours per image: the neighbour layout's and the UMAP baseline's
+MAX_NEIGHBOUR_FIT = 10_000   # UMAP and t-SNE are fitted on at most this many training images (a fixed random subset)
+HEADLINE_K = (1, 5)          # the k of the k-NN accuracies a run, a grid and a table report
+
 
 @dataclass
 class Config:
@@ -37,15 +41,15 @@ class Config:
     # point in a standardised UMAP layout of the training images (0 = the plain reconstruction objective)
     neighbours: float = 0.0
     neighbours_decay: float = 0.0  # the weight falls linearly by this fraction of itself over the run
-    n_neighbors: int = 15        # UMAP's neighbours per image
+    n_neighbors: int = UMAP_NEIGHBOURS  # UMAP's neighbours per image
     min_dist: float = 0.1        # UMAP's minimum distance between laid-out points
     layout_pca: int = 0          # UMAP measures pixel distances in the first this many principal components (0: all)
-    layout_max: int = 10_000     # UMAP is fitted on at most this many training images (a fixed random subset)
+    layout_max: int = MAX_NEIGHBOUR_FIT  # UMAP is fitted on at most this many training images (a fixed random subset)
     # run
     seed: int = 0
     device: str = "auto"         # "auto" picks cuda, then mps, then cpu
     precision: str = "auto"      # "fp32", "bf16" (autocast) or "auto": bf16 where it is fast (AMX CPU, CUDA GPU)
-    knn_k: tuple = (1, 5)
+    knn_k: tuple = HEADLINE_K
 
 
 PRESETS = {

@@ -168,8 +168,7 @@ def load_split(root, train, download=True, fallback=True, test_fell_back=False, 
     files = raw_files(root, train, dataset)
     if files:
         return Split(*read_split(*files, dataset), source=f"{ds.title} {name} files in {where}", classes=ds.classes)
-    if Path(root).exists() and not Path(root).is_dir():
-        raise DataError(f"data root {root} is a file, not a folder: pass --data-root a folder")
+    refuse_a_file(root)  # before a download would try to write into it
     why = "download is off"
     if download:
         tensors, why = download_split(root, train, dataset)
@@ -195,11 +194,16 @@ def load_split(root, train, download=True, fallback=True, test_fell_back=False, 
     return Split(images[keep], labels[keep], source=source)
 
 
+def refuse_a_file(root):
+    """DataError for a data root that is a file, not a folder."""
+    if Path(root).exists() and not Path(root).is_dir():
+        raise DataError(f"data root {root} is a file, not a folder: pass --data-root a folder")
+
+
 def check_data_root(root, download):
     """Raises DataError, before any work, for a data root that cannot give any data: one that does not exist when
     download is off, or one that is a file."""
-    if Path(root).is_file():
-        raise DataError(f"data root {root} is a file, not a folder: pass --data-root a folder")
+    refuse_a_file(root)
     if not download and not Path(root).exists():
         raise DataError(f"data_root {str(root)!r} does not exist and download is off: point it at the folder that "
                         "holds FOLDER/raw/ (MNIST/raw/, FashionMNIST/raw/, ...), or turn download on (offline, "

@@ -1,11 +1,13 @@
 """The environment a run was made in, recorded in metrics.json so that a reader can explain a difference in
 numbers: package versions, the CPU down to its family, model and stepping, the instruction set torch dispatches
-to, the math libraries torch was built with, threads, device (with the GPU and its CUDA and cuDNN), and the git
-commit of the code.
+to, the math libraries torch was built with, threads, device (with the GPU and its CUDA and cuDNN), precision, a
+digest of the code, and its git commit.
 
 A CPU's name does not pin down its floating point: "AMD EPYC" covers generations with and without AVX-512, and
 torch's kernels (and oneDNN's) differ between them. `float_differences` says which of the parts that decide the
 floats differ between two records."""
+import functools
+import hashlib
 import platform
 import re
 import subprocess
@@ -16,9 +18,10 @@ import torch
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn")
 NEIGHBOUR_PACKAGES = ("umap-learn", "openTSNE")  # recorded where a run used them
-# the parts of a record that decide the floats a run computes: equal parts, equal code, equal numbers
-FLOAT_PARTS = ("packages", "platform", "cpu", "cpu_id", "cpu_capability", "math_libraries", "threads", "device",
-               "gpu")
+# the parts of a record that decide the floats a run computes: equal parts, equal numbers
+FLOAT_PARTS = ("code_digest", "packages", "platform", "cpu", "cpu_id", "cpu_capability", "math_libraries", "threads",
+               "device", "gpu", "precision")
+PACKAGE = Path(__file__).resolve().parent
 
 
 def version(package):
@@ -28,6 +31,7 @@ def version(package):
         return None
 
 
+@functools.cache  # read once a process: a cache key asks for it every time
 def cpuinfo():
     """The first processor's fields of /proc/cpuinfo (Linux), else {}."""
     try:
@@ -91,11 +95,11 @@ def gpu(device):
 
 def git_commit():
     """(commit, code_changed) of the checkout conae is imported from, or (None, None) outside a checkout.
-    code_changed: the conae package differs from that commit."""
-    here = Path(__file__).resolve().parent
+    code_changed: the conae package differs from that commit. A record for the reader: code_digest is what
+    decides whether two runs ran the same code."""
     try:
         def git(*args):
-            return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=10,
+            return subprocess.run(["git", "-C", str(PACKAGE), *args], capture_output=True, text=True, timeout=10,
                                   check=True).stdout.strip()
         commit = git("rev-parse", "HEAD")
         changed = bool(git("status", "--porcelain", "--", "."))
@@ -104,32 +108,32 @@ def git_commit():
     return commit, changed
 
 
-def code_differs_from(commit):
-    """True when the conae package imported here differs from its state at commit, False when it is the same,
-    None when that cannot be told (no git, no checkout, or the commit is not in this clone)."""
-    here = Path(__file__).resolve().parent
-    if not commit:
-        return None
-    try:
-        done = subprocess.run(["git", "-C", str(here), "diff", "--quiet", commit, "--", "."], capture_output=True,
-                              timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    untracked = subprocess.run(["git", "-C", str(here), "ls-files", "--others", "--exclude-standard", "--", "."],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    return {0: bool(untracked), 1: True}.get(done.returncode)
+def code_digest():
+    """A digest of the conae package's source files (their names and bytes): equal digests, the same code, with or
+    without git (an installed package, a clone, a checkout with uncommitted changes)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
-def environment(device, neighbour_methods=False):
-    """The dict metrics.json keeps under "environment"."""
+def machine():
+    """What decides a run's floats on this machine, beside the code, the packages and the run's own threads,
+    device and precision: the platform, the CPU (its name, its vendor, family, model and stepping, and the
+    instruction set torch dispatches to) and the math libraries torch was built with. The environment record,
+    a grid run's ran_on and conae.cache's keys all take it from here."""
+    return dict(platform=f"{platform.system()} {platform.machine()}", cpu=cpu_model(), cpu_id=cpu_id(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability(), math_libraries=math_libraries())
+
+
+def environment(device, neighbour_methods=False, precision=None):
+    """The dict metrics.json keeps under "environment"; precision: the one the run trained in ("fp32", "bf16")."""
     commit, changed = git_commit()
     packages = {p: version(p) for p in PACKAGES + (NEIGHBOUR_PACKAGES if neighbour_methods else ())}
     packages["torch"] = torch.__version__  # with its build: 2.14.1+cu130, 2.14.1+cpu...
-    return dict(python=platform.python_version(), packages=packages,
-                platform=f"{platform.system()} {platform.machine()}", cpu=cpu_model(), cpu_id=cpu_id(),
-                cpu_capability=torch.backends.cpu.get_cpu_capability(), math_libraries=math_libraries(),
-                threads=torch.get_num_threads(), device=str(device), gpu=gpu(device), git_commit=commit,
-                code_changed=changed)
+    return dict(python=platform.python_version(), packages=packages, **machine(), threads=torch.get_num_threads(),
+                device=str(device), gpu=gpu(device), precision=precision, code_digest=code_digest(),
+                git_commit=commit, code_changed=changed)
 
 
 def float_differences(recorded, current):

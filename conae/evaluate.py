@@ -5,6 +5,7 @@ from sklearn.metrics import confusion_matrix
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .config import HEADLINE_K
 from .inference import encode, encode_and_score
 from .knn import nearest, neighbour_index, vote
 
@@ -22,14 +23,14 @@ def split_codes(model, train_split, test_split, test_bce=None):
     return encode(model, train_split.images), test_codes, test_bce
 
 
-def knn_predictions(train_codes, train_labels, test_codes, ks=(1, 5)):
+def knn_predictions(train_codes, train_labels, test_codes, ks=HEADLINE_K):
     """{k: the class the k nearest train codes of each test code vote for (conae.knn.vote)}; one neighbour
     search serves every k."""
     labels = train_labels[nearest(neighbour_index(train_codes), test_codes, max(ks))]
     return {k: vote(labels[:, :k], int(train_labels.max()) + 1).winner for k in ks}
 
 
-def knn_accuracy(train_codes, train_labels, test_codes, test_labels, ks=(1, 5)):
+def knn_accuracy(train_codes, train_labels, test_codes, test_labels, ks=HEADLINE_K):
     """{k: fraction of test codes whose k nearest train codes vote their true label}."""
     return accuracies(knn_predictions(train_codes, train_labels, test_codes, ks), test_labels)
 
@@ -62,15 +63,8 @@ def recognition(train_codes, train_labels, test_codes, test_labels, ks=KS):
     )
 
 
-def evaluate(model, train_split, test_split, ks=(1, 5)):
-    """The headline numbers: test BCE (mean per pixel) and k-NN accuracy of test codes vs train codes."""
-    train_codes, test_codes, test_bce = split_codes(model, train_split, test_split)
-    accuracy = knn_accuracy(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks)
-    return dict(test_bce=test_bce, knn_accuracy={str(k): acc for k, acc in accuracy.items()})
-
-
 def headline(result):
     """The numbers a grid keeps of a run or a baseline (comparison.json, sweep.json): test BCE, 1-NN and 5-NN,
     linear probe."""
-    return dict(test_bce=result["test_bce"], knn_accuracy={k: result["knn_accuracy"][k] for k in ("1", "5")},
-                linear_probe_accuracy=result["linear_probe_accuracy"])
+    knn = {str(k): result["knn_accuracy"][str(k)] for k in HEADLINE_K}
+    return dict(test_bce=result["test_bce"], knn_accuracy=knn, linear_probe_accuracy=result["linear_probe_accuracy"])

@@ -12,7 +12,7 @@ from PIL import Image
 from .atomic import atomic_write
 from .inference import decode, encode
 from .knn import nearest, neighbour_index, vote
-from .viz import class_colors, scatter_points
+from .viz import class_colors, class_legend, scatter_3d, scatter_points
 
 SLIDERS = 3    # the first three code numbers get sliders; the rest stay at the chosen test image's values
 PIXELS = 168   # the decoded image is shown 6x its size
@@ -176,18 +176,13 @@ def latent_3d_gif(model, split, path, frames=36, max_points=3000, seconds=6):
     palette = class_colors(len(split.classes))
     fig = plt.figure(figsize=(5.2, 4.6), dpi=80)
     ax = fig.add_subplot(projection="3d")
-    ax.scatter(*codes[:, :3].T, c=palette[labels], s=3, alpha=0.8, linewidths=0)
-    ax.set_xlabel("z1")
-    ax.set_ylabel("z2")
-    ax.set_zlabel("z3")
+    scatter_3d(ax, codes, labels, palette, 3)
     # the turn shows the shape; tick numbers would be most of the drawing time (about 70 texts laid out again
     # in every frame)
     ax.tick_params(labelbottom=False, labelleft=False)
-    handles = [plt.Line2D([], [], marker="o", ls="", color=palette[i], label=name)
-               for i, name in enumerate(split.classes)]
-    fig.legend(handles=handles, loc="center right", fontsize="x-small", title="class")
+    free = class_legend(fig, split.classes, palette)
     fig.suptitle(f"The 3-D code of {len(codes):,} test images")
-    fig.subplots_adjust(left=0, right=0.82, bottom=0.02, top=0.92)
+    fig.subplots_adjust(left=0, right=free, bottom=0.02, top=0.92)
     turn = animation.FuncAnimation(fig, lambda i: ax.view_init(elev=20, azim=i * 360 / frames), frames=frames)
     atomic_write(path, lambda tmp: turn.save(tmp, writer=animation.PillowWriter(fps=frames / seconds)))
     plt.close(fig)

@@ -17,12 +17,13 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from .checkpoint import save_codes
-from .config import Config, ConfigError
+from .config import HEADLINE_K, Config, ConfigError
 from .data import load_splits
 from .device import pick_device, resolve_precision, usable_cores
-from .environment import cpu_id, cpu_model
+from .environment import machine
 from .errors import UserError
 from .evaluate import headline, recognition, split_codes
+from .neighbours import check_enough_images
 from .report import write_json
 from .train import fit
 
@@ -63,18 +64,16 @@ def train_and_score(task, splits, verbose):
             warnings.simplefilter("ignore")
             splits = load_splits(task.cfg, task.subset, verbose=False)
     train_split, test_split = splits
-    folder.mkdir(parents=True, exist_ok=True)
     checkpoint = folder / "model.pt"
     model, history, _ = fit(task.cfg, train_split, test_split, verbose=verbose, checkpoint=checkpoint,
                             resume=checkpoint.is_file())
     train_codes, test_codes, test_bce = split_codes(model, train_split, test_split, test_bce=history[-1]["test_bce"])
     save_codes(checkpoint, train_split, train_codes)  # so that `conae recognise` and the explorer can use it
-    rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks=(1, 5))
+    rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy(), ks=HEADLINE_K)
     device = pick_device(task.cfg.device)
     result = dict(seed=task.cfg.seed, embedding_dim=task.cfg.embedding_dim, **headline(dict(rec, test_bce=test_bce)),
                   train_seconds=sum(h["seconds"] for h in history),  # the neighbour layout included
-                  ran_on=dict(host=socket.gethostname(), cpu=cpu_model(), cpu_id=cpu_id(),
-                              cpu_capability=torch.backends.cpu.get_cpu_capability(), threads=torch.get_num_threads(),
+                  ran_on=dict(host=socket.gethostname(), **machine(), threads=torch.get_num_threads(),
                               device=str(device), precision=resolve_precision(task.cfg.precision, device)))
     write_json(done, result)
     return result
@@ -179,6 +178,8 @@ def run_runs(runs, splits, training_subset=(0, 0), jobs=1, threads_per_run=None,
     conae.data.subset(its images, *training_subset) draws it. Returns the results in the runs' order, and warns
     when they ran in different precisions or on different kinds of CPU."""
     jobs, threads = plan(jobs, threads_per_run, backend, address)
+    for _, cfg, _ in runs:  # before any run starts, not when a worker reaches it
+        check_enough_images(cfg, len(splits[0]))
     tasks = tasks_for(runs, threads, backend, training_subset)
     started = start_ray(address, threads) if backend == "ray" else False
     if verbose and (jobs != 1 or backend != "loky"):

@@ -1,5 +1,7 @@
-"""The k-nearest-neighbour vote: a code gets the class most of its k nearest training codes (Euclidean) have.
-Ties go to the smallest tied label (scikit-learn's rule). Evaluation, recognition and the explorer all use it."""
+"""Nearest neighbours, exact (Euclidean, scikit-learn): the k-nearest-neighbour vote, which evaluation, recognition
+and the explorer all use (a code gets the class most of its k nearest training codes have; ties go to the smallest
+tied label, scikit-learn's rule), and the neighbour lists UMAP is handed (the neighbour layout, the UMAP
+baseline)."""
 from typing import NamedTuple
 
 import numpy as np
@@ -32,3 +34,16 @@ def vote(neighbour_labels, n_classes):
     winner, second = ranked[:, 0], ranked[:, 1] if n_classes > 1 else np.full(len(counts), -1)
     second_share = counts[rows, second] / k if n_classes > 1 else np.zeros(len(counts))
     return Vote(winner, counts[rows, winner] / k, np.where(second_share > 0, second, -1), second_share)
+
+
+def exact_neighbours(points, k, queries=None):
+    """(indices [N, k], distances [N, k]) of the k nearest points of each query, nearest first. Without queries,
+    of each point among the points themselves, as UMAP's own search gives them: the point itself first, at a
+    distance of exactly 0 (UMAP reads the first distance above 0 as the nearest other point's), then its k - 1
+    nearest others."""
+    if queries is not None:
+        distances, indices = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(queries)
+        return indices, distances
+    distances, indices = NearestNeighbors(n_neighbors=k - 1).fit(points).kneighbors()  # each point's others
+    itself = np.arange(len(points))[:, None]
+    return np.hstack([itself, indices]), np.hstack([np.zeros_like(itself, dtype=distances.dtype), distances])

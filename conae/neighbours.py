@@ -22,11 +22,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.decomposition import PCA
-from sklearn.neighbors import NearestNeighbors
 
 from .compiled import import_umap
 from .data import flat
 from .errors import UserError
+from .knn import exact_neighbours
 
 
 class NeighbourError(UserError):
@@ -58,7 +58,7 @@ def layout(cfg, train_split, verbose=True):
         pixels = PCA(cfg.layout_pca, random_state=cfg.seed).fit_transform(pixels)
     # exact nearest neighbours: UMAP's own approximate search would first compile itself with numba (docs/results.md,
     # "A code that keeps neighbours", has the seconds)
-    distances, neighbours = NearestNeighbors(n_neighbors=cfg.n_neighbors).fit(pixels).kneighbors(pixels)
+    neighbours, distances = exact_neighbours(pixels, cfg.n_neighbors)
     with warnings.catch_warnings():  # "transform will be unavailable": the layout never places new images
         warnings.simplefilter("ignore", UserWarning)
         points = umap.UMAP(n_components=cfg.embedding_dim, n_neighbors=cfg.n_neighbors, min_dist=cfg.min_dist,

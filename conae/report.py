@@ -1,6 +1,5 @@
 """What a run leaves behind: metrics.json, the figures, the checkpoint. Shared by the CLI and the notebook."""
 import json
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +22,7 @@ def collect_metrics(cfg, train_split, test_split, model, history, codes=None, ba
     train_seconds = sum(h["seconds"] for h in history)
     last = history[-1]
     device = pick_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     train_codes, test_codes, test_bce = codes or split_codes(model, train_split, test_split)
     rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy())
     return dict(
@@ -38,8 +38,8 @@ def collect_metrics(cfg, train_split, test_split, model, history, codes=None, ba
         train_source=train_split.source,
         test_source=test_split.source,
         device=str(device),
-        precision=resolve_precision(cfg.precision, device),
-        environment=environment(device, neighbour_methods=bool(set(baselines) - {"pca"})),
+        precision=precision,
+        environment=environment(device, neighbour_methods=bool(set(baselines) - {"pca"}), precision=precision),
         config=asdict(cfg),
         epochs=history,
         classes=list(test_split.classes),
@@ -100,7 +100,6 @@ def save_run(out_dir, metrics, figures, after_training=None):
     checkpoint there itself). Figures are drawn one at a time, so only one is in memory. after_training: the
     time.perf_counter() at which training ended; metrics.json then says how long the rest took."""
     out = Path(out_dir)
-    os.makedirs(out, exist_ok=True)
     start = time.perf_counter()
     for name, draw in figures.items():
         save_figure(out / f"{name}.png", draw())

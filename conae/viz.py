@@ -30,6 +30,15 @@ def _mosaic(ax, rows, row_names, col_names=None, pad=2):
         side.set_visible(False)
 
 
+def scatter_3d(ax, codes, labels, palette, size):
+    """The first three numbers of codes as a 3-D scatter on ax, each point coloured by its class (palette[label]),
+    the axes named z1, z2 and z3: every 3-D view of a code is drawn by this."""
+    ax.scatter(*codes[:, :3].T, c=palette[labels], s=size, alpha=0.8, linewidths=0)
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    ax.set_zlabel("z3")
+
+
 def class_legend(fig, classes, palette):
     """A legend of the class colours at the figure's right edge; returns the figure width it leaves free."""
     columns = 1 if len(classes) <= 13 else 2
@@ -105,10 +114,7 @@ def plot_latent(model, split, max_points=5000, codes=None):
         ax.set_title(f"z{a + 1} vs z{b + 1}" if dims > 1 else "z1 by class")
     if dims == 3:
         ax = fig.add_subplot(1, 4, 4, projection="3d")
-        ax.scatter(codes[:, 0], codes[:, 1], codes[:, 2], c=colors, s=size, alpha=0.7, linewidths=0)
-        ax.set_xlabel("z1")
-        ax.set_ylabel("z2")
-        ax.set_zlabel("z3")
+        scatter_3d(ax, codes, labels, palette, size)
         ax.set_title("3-D code")
     free = class_legend(fig, split.classes, palette)
     fig.suptitle(f"Latent space of {len(codes):,} test images ({codes.shape[1] if dims > 1 else 1}-D code)")
@@ -191,12 +197,12 @@ def plot_confusion(recognition, classes):
 
 def plot_pca_comparison(model, train_split, test_split, test_bce=None, pca_bce=None):
     """One test image of each class: original, autoencoder reconstruction, and the reconstruction by PCA with
-    as many components as the code has numbers (fitted on the training images)."""
+    as many components as the code has numbers (the PCA baseline's fit on the training images, from the cache where
+    the baseline ran)."""
     idx = one_per_class(test_split)
     originals = test_split.images[idx]
-    pca = baselines.fit_pca(train_split, model.embedding_dim)
     rows = [list(originals), list(reconstruct(model, originals).squeeze(1)),
-            list(baselines.pca_reconstruct(pca, originals))]
+            list(baselines.pca_reconstructions(train_split, test_split, model.embedding_dim, idx))]
     names = ["original", "autoencoder", f"PCA ({model.embedding_dim})"]
     if test_bce is not None and pca_bce is not None:
         names[1:] = [f"{names[1]}\nBCE {test_bce:.4f}", f"{names[2]}\nBCE {pca_bce:.4f}"]
@@ -262,16 +268,12 @@ def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25,
                       codes=None):
     """The 3-D scatter of split's codes (first three dimensions) seen from several angles (elevation, azimuth)."""
     codes, labels = scatter_points(model, split, max_points, codes=codes)
-    codes = codes[:, :3]
     palette = class_colors(len(split.classes))
     fig = plt.figure(figsize=(11, 9.5))
     for i, (elev, azim) in enumerate(views):
         ax = fig.add_subplot(2, 2, i + 1, projection="3d")
-        ax.scatter(*codes.T, c=palette[labels], s=4 if len(codes) > 2000 else 10, alpha=0.8, linewidths=0)
+        scatter_3d(ax, codes, labels, palette, 4 if len(codes) > 2000 else 10)
         ax.view_init(elev=elev, azim=azim)
-        ax.set_xlabel("z1")
-        ax.set_ylabel("z2")
-        ax.set_zlabel("z3")
         ax.set_title(f"elevation {elev}, azimuth {azim}")
     free = class_legend(fig, split.classes, palette)
     fig.suptitle(f"The 3-D code of {len(codes):,} test images from four angles")

@@ -27,6 +27,18 @@ def test_the_same_inputs_are_computed_once_and_other_inputs_afresh(cache):
         assert not cached("kind", other, lambda: dict(out=images))[1]
 
 
+@pytest.mark.parametrize("part, other", [("cpu_capability", "AVX2"), ("cpu_id", {"family": "23"}),
+                                         ("math_libraries", {"oneDNN": "0.1", "MKL": None})])
+def test_another_kind_of_cpu_sharing_the_folder_computes_afresh(cache, monkeypatch, part, other):
+    import conae.cache
+    from conae.environment import machine
+    images = np.arange(4, dtype=np.uint8)
+    cached("kind", (images,), lambda: dict(out=images))
+    monkeypatch.setattr(conae.cache, "machine", lambda: {**machine(), part: other})  # AVX2 kernels, another CPU...
+    assert cached("kind", (images,), lambda: dict(out=images + 1))[1] is False  # not the other machine's numbers
+    assert len(list((cache / "kind").glob("*.npz"))) == 2
+
+
 def test_a_damaged_entry_is_computed_again_and_an_unwritable_cache_costs_only_time(cache, tmp_path, monkeypatch):
     images = np.zeros((2, 2), np.uint8)
     cached("kind", (images,), lambda: dict(out=images))

