@@ -13,7 +13,9 @@ matplotlib.use("Agg")  # tests draw figures without a screen
 from offline_data import write_idx  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"  # the official MNIST test set, beside the checkout
+# the official MNIST test set, beside the checkout (CONAE_SHARED_DATA: elsewhere, e.g. for a copy of the checkout
+# that the mutation tester runs in)
+SHARED_DATA = Path(os.environ.get("CONAE_SHARED_DATA") or REPO.parent / "shared" / "data")
 FIGURES = ["samples", "training_curve", "training_progress", "latent_space", "reconstructions", "knn_curve",
            "confusion_matrix", "pca_comparison", "decoder_map", "interpolations", "latent_views"]
 
@@ -61,13 +63,17 @@ def no_figures():
         yield
 
 
-@pytest.fixture
-def tiny_root(tmp_path):
-    """A data root with 300 train images (gzipped) and 100 test images (plain), like torchvision's."""
-    root = tmp_path / "data"
+def write_tiny_root(root):
+    """root as a data root with 300 train images (gzipped) and 100 test images (plain), like torchvision's."""
     write_split(root, "train", 300, seed=1, gz=True)
     write_split(root, "t10k", 100, seed=2, gz=False)
     return root
+
+
+@pytest.fixture
+def tiny_root(tmp_path):
+    """write_tiny_root for one test."""
+    return write_tiny_root(tmp_path / "data")
 
 
 @pytest.fixture(scope="module")

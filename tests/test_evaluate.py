@@ -42,3 +42,30 @@ def test_the_last_points_test_bce_is_bitwise_the_one_split_codes_computes(splits
     assert all(np.array_equal(a, b) for a, b in zip(scored[:2], reused[:2]))
     split_codes(model, train, test)
     assert sum(decoded) == len(test)  # not handed it, it decodes every test image once
+
+
+def test_headline_keeps_the_grid_numbers_only():
+    from conae.evaluate import headline
+    result = dict(test_bce=0.2, knn_accuracy={"1": 0.5, "3": 0.55, "5": 0.6}, linear_probe_accuracy=0.7, best_k=3)
+    assert headline(result) == dict(test_bce=0.2, knn_accuracy={"1": 0.5, "5": 0.6}, linear_probe_accuracy=0.7)
+
+
+def test_recognition_on_a_tiny_training_set_and_a_class_only_the_test_set_has():
+    from conae.evaluate import recognition
+    train, train_labels = np.array([[0.0], [1.0], [5.0]]), np.array([0, 0, 1])
+    test, test_labels = np.array([[0.2], [5.2], [4.0]]), np.array([0, 1, 2])  # class 2: no training code has it
+    rec = recognition(train, train_labels, test, test_labels)
+    assert list(rec["knn_accuracy"]) == ["1", "2", "3"]  # at most as many neighbours as training codes
+    assert rec["knn_accuracy"]["1"] == pytest.approx(2 / 3) and rec["best_k"] == 1
+    assert rec["knn_accuracy"]["3"] == pytest.approx(1 / 3)  # three voters: class 0 everywhere
+    assert np.array(rec["confusion_matrix"]).tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
+    assert recognition(train, train_labels, test, test_labels, ks=(5, 7))["knn_accuracy"] == {"1": pytest.approx(2 / 3)}
+
+
+def test_the_linear_probe_standardises_the_codes_first():
+    from conae.evaluate import linear_probe_accuracy
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    # the class is in the second number, a thousandth of the first's scale: only a standardised probe finds it
+    codes = np.column_stack([rng.normal(0, 1000, 400), labels * 0.002 + rng.normal(0, 0.0003, 400)])
+    assert linear_probe_accuracy(codes[:300], labels[:300], codes[300:], labels[300:]) > 0.95

@@ -18,7 +18,7 @@ from conae.config import ConfigError, make_config
 from conae.device import resolve_precision, usable_cores
 from conae.grid import plan, run_grid, tasks_for, warn_if_mixed
 
-from .conftest import REPO, tree
+from .conftest import REPO, tree, write_tiny_root
 from .test_robustness import assert_one_line_error
 
 pytestmark = pytest.mark.slow  # worker processes and Ray
@@ -58,11 +58,8 @@ def assert_same_grid(out, reference):
 
 @pytest.fixture(scope="module")
 def grid_data(tmp_path_factory):
-    from .conftest import write_split
-    root = tmp_path_factory.mktemp("grid") / "data"
-    write_split(root, "train", 300, seed=1, gz=True)
-    write_split(root, "t10k", 100, seed=2, gz=False)
-    return root
+    """The tiny data root, once for every grid of this module."""
+    return write_tiny_root(tmp_path_factory.mktemp("grid") / "data")
 
 
 @pytest.fixture(scope="module")

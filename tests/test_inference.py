@@ -45,3 +45,38 @@ def test_encode_and_score_is_encode_and_the_mean_bce_of_the_reconstructions():
     assert per_image.shape == (300,) and abs(per_image.mean().item() - expected) < 1e-6
     one = -(x[7] * torch.log(reconstructions[7]) + (1 - x[7]) * torch.log(1 - reconstructions[7])).mean()
     assert abs(per_image[7].item() - one.item()) < 1e-5  # image 7's own BCE, written out
+
+
+class Dropping(torch.nn.Module):
+    """A model whose training mode changes what it computes (dropout): inference must run it in eval mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = torch.nn.Dropout(0.9)
+        self.embed = torch.nn.Linear(784, 3)
+
+    def encode(self, x):
+        return self.drop(self.embed(x.flatten(1)))
+
+    def decode(self, z):
+        return torch.sigmoid(self.drop(z.sum(1, keepdim=True))).expand(-1, 28 * 28).reshape(-1, 1, 28, 28)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+def test_every_path_runs_the_model_in_eval_mode_batch_by_batch_in_order():
+    model, images = Dropping(), torch.randint(0, 256, (300, 28, 28), dtype=torch.uint8)
+    x = to_float(images)
+    with torch.no_grad():
+        expected = model.eval().embed(x.flatten(1)).numpy()
+    for run in (inference.encode, lambda m, i: inference.encode_and_score(m, i)[0]):
+        model.train()
+        assert np.allclose(run(model, images), expected, atol=1e-6)  # all 300, in order, nothing dropped
+    model.train()
+    codes = torch.ones(300, 3)
+    assert torch.allclose(inference.decode(model, codes), torch.sigmoid(torch.tensor(3.0)).expand(300, 28, 28))
+    model.train()
+    assert torch.allclose(inference.reconstruct(model, images), model.eval()(x), atol=1e-6)
+    model.train()
+    assert abs(inference.test_bce(model, images) - F.binary_cross_entropy(model.eval()(x), x).item()) < 1e-6

@@ -1,6 +1,7 @@
 """The one k-NN vote (winner, share, runner-up, and the tie rule that evaluation, recognition and the explorer
 share), and the exact neighbour lists UMAP is handed."""
 import numpy as np
+import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
 from conae.evaluate import knn_predictions
@@ -49,3 +50,19 @@ def test_exact_neighbours_put_each_point_first_at_exactly_zero_as_umap_expects()
     placed, placed_distances = exact_neighbours(points, 3, queries)
     assert placed.shape == (4, 3)
     assert np.allclose(placed_distances[2], np.sort(np.linalg.norm(points - queries[2], axis=1))[:3])
+
+
+def test_ties_among_many_classes_go_to_the_smallest_label_and_one_class_has_no_runner_up():
+    labels = np.array([[29, 3, 17, 3, 29, 17, 11, 11, 5]])  # 3, 11, 17 and 29 tie at two votes of nine
+    chosen = vote(labels, n_classes=30)
+    assert (chosen.winner[0], chosen.runner_up[0]) == (3, 11)
+    assert chosen.share[0] == pytest.approx(2 / 9) and chosen.runner_up_share[0] == pytest.approx(2 / 9)
+    alone = vote(np.zeros((2, 4), dtype=int), n_classes=1)
+    assert alone.winner.tolist() == [0, 0] and alone.share.tolist() == [1.0, 1.0]
+    assert alone.runner_up.tolist() == [-1, -1] and alone.runner_up_share.tolist() == [0.0, 0.0]
+
+
+def test_nearest_lists_the_nearest_first_and_no_distances():
+    index = neighbour_index(np.array([[0.0], [10.0], [3.0], [1.0]]))
+    assert nearest(index, [[0.4]], 3).tolist() == [[0, 3, 2]]
+    assert nearest(index, np.array([[9.0], [2.4]]), 1).tolist() == [[1], [2]]

@@ -108,10 +108,147 @@ def test_deskewing_sets_a_leaning_stroke_upright_and_centres_it():
 
 
 def test_deskewing_keeps_upright_digits_and_blank_images_and_batches_alike():
-    digits = torch.as_tensor(np.asarray(mnist_digits(8)))
+    digits = torch.as_tensor(np.array(mnist_digits(8)))  # a copy: read_idx gives a read-only view of the bytes
     batch = deskewed(digits)
     assert torch.equal(batch[3], deskewed(digits[3]))  # one image or a batch: the same
     assert torch.equal(deskewed(torch.zeros(2, 28, 28, dtype=torch.uint8)), torch.zeros(2, 28, 28, dtype=torch.uint8))
     again = deskewed(batch)
     assert (again.int() - batch.int()).abs().float().mean() < 6  # upright already: moved little a second time
     assert all(abs(slant(d)) < 0.05 for d in batch)
+
+
+# --- each step of the preparation, on images whose answer is known by hand ---
+
+def test_files_that_cannot_be_read_say_which_and_why(tmp_path):
+    def refused(path):
+        with pytest.raises(ImageError) as e:
+            read_image(path)
+        return str(e.value)
+
+    assert refused(tmp_path / "none.png") == f"{tmp_path / 'none.png'}: no such file"
+    assert refused(tmp_path) == f"{tmp_path} is a folder, not an image"
+    (tmp_path / "notes.png").write_text("a shopping list")
+    assert refused(tmp_path / "notes.png").startswith(f"{tmp_path / 'notes.png'} is not an image PIL can read (")
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (8000, 6251)).save(bomb)  # 50,008,000 pixels: just past the limit
+    assert refused(bomb) == (f"{bomb} declares 8,000 x 6,251 pixels, more than conae reads (50,000,000): not "
+                             "loaded")
+    Image.new("1", (8000, 6250)).save(bomb)  # exactly the limit: read
+    assert read_image(bomb).size == (8000, 6250)
+
+
+def test_deep_grey_and_float_images_are_scaled_from_their_own_range():
+    def grey(values, mode):
+        image = Image.fromarray(np.array([values], dtype={"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]))
+        assert image.mode == mode
+        return grey_levels(image).ravel()
+
+    assert grey([0, 1000, 255], "I;16") == pytest.approx([0, 1000 * 255 / 65535, 255 * 255 / 65535])
+    assert grey([0, 200, 255], "I;16") == pytest.approx([0, 200, 255])  # 8-bit values in a 16-bit file
+    assert grey([0, 100_000, 50_000], "I") == pytest.approx([0, 255, 127.5])  # beyond 16 bits: its own top
+    assert grey([0, 0.5, 1], "F") == pytest.approx([0, 127.5, 255])  # floats up to 1
+    assert grey([-5, 100, 255], "F") == pytest.approx([0, 100, 255])  # up to 255: as they are, clipped at 0
+    assert grey([0, 300, 65535], "F") == pytest.approx([0, 300 * 255 / 65535, 255])
+
+
+def test_transparency_is_paper_of_the_shade_opposite_the_strokes():
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[1:3, 1:3] = (0, 0, 0, 255)      # dark strokes, opaque
+    rgba[0, 0] = (255, 255, 255, 100)   # a faint white smudge: under half opaque, not a stroke
+    grey = grey_levels(Image.fromarray(rgba, "RGBA"))
+    assert grey[1, 1] == 0 and grey[3, 3] == 255  # dark strokes on transparency: white paper
+    assert grey[0, 0] == pytest.approx(255)
+    rgba[1:3, 1:3] = (255, 255, 255, 255)  # light strokes, opaque
+    grey = grey_levels(Image.fromarray(rgba, "RGBA"))
+    assert grey[1, 1] == 255 and grey[3, 3] == 0  # light strokes on transparency: black paper
+    assert grey[0, 0] == pytest.approx(255 * 100 / 255)
+
+
+def test_large_images_are_reduced_by_averaging_and_small_ones_kept():
+    from conae.prepare import reduced
+    big = np.kron(np.arange(6.0).reshape(2, 3), np.ones((256, 256)))  # 512 x 768, six flat blocks
+    small = reduced(big)
+    assert small.shape == (171, 256) and small[0, 0] == 0 and small[-1, -1] == 5
+    assert reduced(big, longest=3).tolist() == [[0, 1, 2], [3, 4, 5]]  # each block averaged to its value
+    assert reduced(np.ones((1, 2000))).shape == (1, 256)  # a side never shrinks below a pixel
+    kept = np.ones((256, 100))
+    assert reduced(kept) is kept
+
+
+def test_the_rim_and_the_window_wider_than_a_stroke():
+    from conae.prepare import rim, stroke_window
+    image = np.arange(12).reshape(3, 4)
+    assert rim(image).tolist() == [0, 1, 2, 3, 8, 9, 10, 11, 0, 4, 8, 3, 7, 11]
+    assert stroke_window(np.zeros((24, 30))) == 5  # at least 5 pixels
+    assert stroke_window(np.zeros((130, 200))) == 17  # a twelfth of the longer side
+    assert stroke_window(np.zeros((66, 10))) == 6
+
+
+def test_which_side_is_ink():
+    from conae.prepare import ink_is_dark
+    page = np.full((60, 60), 230.0)
+    page[20:40, 28:32] = 20
+    assert ink_is_dark(page) and not ink_is_dark(255 - page)  # the rim says which side is paper
+    grey_page = np.full((60, 60), 128.0)  # a rim neither light nor dark: the ink strays from its surroundings
+    grey_page[20:40, 29:31] = 20  # a stroke narrower than the 5-pixel window
+    assert ink_is_dark(grey_page)
+    grey_page[20:40, 29:31] = 240
+    assert not ink_is_dark(grey_page)
+
+
+def test_an_even_page_has_one_paper_level_and_a_shaded_one_a_level_under_every_pixel():
+    from conae.prepare import paper_level
+    even = np.full((40, 40), 20.0)
+    even[0, :] = 21  # a rim varying by a grey level
+    even[10:30, 18:22] = 250  # bright ink, as paper_level takes it
+    level, noise_from = paper_level(even)
+    assert np.isscalar(level) and level == 20 and len(noise_from) == 4 * 40
+    shaded = even + np.linspace(0, 60, 40)[None, :]  # paper brightening by 60 levels across the page
+    level, noise_from = paper_level(shaded)
+    assert level.shape == (40, 40) and level[5, 0] == pytest.approx(shaded[5, 0], abs=3)
+    assert level[20, 20] < 100  # under the stroke: the paper, not the ink
+    assert noise_from.shape == (40, 40)
+
+
+def test_the_ink_alone_with_faint_ink_stretched_and_a_blank_page_refused():
+    from conae.prepare import ink_of
+    page = np.full((40, 40), 255.0)
+    page[10:30, 18:22] = 0
+    ink, photographed = ink_of(page)
+    assert ink.max() == 255 and ink[0, 0] == 0 and not photographed  # black ink on an even page: as it is
+    page[10:30, 18:22] = 150  # pencil-grey ink on white: stretched to MNIST's full contrast
+    ink, _ = ink_of(page)
+    assert ink.max() == pytest.approx(255) and ink[15, 20] == pytest.approx(255)
+    page[10:30, 18:22] = 255 - 9  # 9 levels of contrast: still ink
+    assert ink_of(page)[0].max() == pytest.approx(255)
+    page[10:30, 18:22] = 255 - 7  # 7: blank
+    with pytest.raises(ImageError) as e:
+        ink_of(page, "scan.png")
+    assert str(e.value) == "scan.png has no ink: it is blank (or its strokes are as light as the paper)"
+    noisy = np.clip(np.full((40, 40), 200.0) + np.random.default_rng(0).normal(0, 4, (40, 40)), 0, 255)
+    noisy[10:30, 18:22] = 40
+    assert ink_of(noisy)[1]  # noise on the paper: a photo or a scan
+
+
+def test_a_bar_is_scaled_to_twenty_pixels_and_centred_by_its_mass():
+    page = np.full((100, 100), 255, np.uint8)
+    page[30:70, 50:60] = 0  # a 40 x 10 bar, dark on white
+    expected = np.zeros((28, 28), np.uint8)
+    expected[4:24, 12:17] = 255  # 20 x 5, its centre of mass at the field's centre (14, 14)
+    assert np.array_equal(prepare(Image.fromarray(page)).numpy(), expected)
+    assert np.array_equal(prepare(Image.fromarray(page.T.copy())).numpy(), expected.T)  # lying down: the same
+    dot = np.full((50, 50), 255, np.uint8)
+    dot[10:14, 30:34] = 0  # a 4 x 4 dot is scaled up to 20 x 20
+    expected = np.zeros((28, 28), np.uint8)
+    expected[4:24, 4:24] = 255
+    assert np.array_equal(prepare(Image.fromarray(dot)).numpy(), expected)
+
+
+def test_the_crop_keeps_the_halo_round_the_ink_but_not_faint_marks_further_away():
+    ink = np.zeros((60, 60), np.uint8)
+    ink[20:40, 20:40] = 255  # a 20 x 20 block: already MNIST's size
+    ink[19, 20:40] = 20      # a faint anti-aliased edge beside it, below a tenth of the strongest ink
+    ink[5, 55] = 20          # a faint mark far away
+    prepared = prepare(Image.fromarray(ink)).numpy()
+    assert prepared.sum() == 255 * 400 + 20 * 20  # the block and its edge, not the far mark
+    assert (prepared == 20).sum() == 20 and (prepared == 255).sum() == 400
