@@ -3,12 +3,14 @@
 # make quick:      the tests that take seconds (not those marked slow): the edit loop, under a minute
 # make notebooks:  run the notebook once per data set available offline, into runs/notebooks/
 # make reproduce:  re-execute the committed notebook and compare its numbers with outputs/metrics.json
+# make mutants:    mutation testing (mutmut) of the modules pyproject.toml names, one mutant in five (MUTANTS= for all),
+#                  then the share the tests catch
 # make lock:       resolve requirements.txt again from pyproject.toml (after changing a dependency)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test quick notebooks reproduce lock setup clean
+.PHONY: run test quick notebooks reproduce mutants lock setup clean
 
 run: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace ConAE.ipynb
@@ -25,6 +27,15 @@ notebooks: setup
 
 reproduce: setup
 	$(BIN)/python -m pytest -q tests/test_reproduce.py
+
+# mutmut copies the checkout into mutants/ and runs the quick tests there, so they are told where ../shared/data is;
+# it runs one mutant per core, so each gets one thread (two threads on one core spin against each other); MUTANTS is
+# the sample bench/mutants.py describes
+MUTANTS ?= "*__mutmut_*[37]"
+mutants: setup
+	rm -rf mutants
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 CONAE_SHARED_DATA=$(abspath ../shared/data) $(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/python bench/mutants.py
 
 setup: $(VENV)/.installed
 
@@ -43,4 +54,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache mutants
