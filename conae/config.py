@@ -118,6 +118,6 @@ def make_config(preset="default", **overrides):
     for name, value in given.items():
         check_setting(name, value)
     cfg = replace(Config(), **PRESETS[preset])
-    if "steps" in given and "epochs" not in given:
-        cfg = replace(cfg, epochs=0)  # a budget in steps replaces the preset's epochs; --epochs still wins
+    if "steps" in given:
+        cfg = replace(cfg, epochs=0)  # a budget in steps replaces the preset's epochs; --epochs, given, still wins
     return replace(cfg, **given)

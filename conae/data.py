@@ -79,8 +79,7 @@ def read_idx(path):
     ndim = data[3]
     header = 4 + 4 * ndim
     shape = struct.unpack(f">{ndim}I", data[4:header]) if len(data) >= header else ()
-    size = int(np.prod(shape)) if shape else -1
-    if size != len(data) - header:
+    if not shape or int(np.prod(shape)) != len(data) - header:
         raise DataError(f"{path} is truncated or corrupt: its header promises shape {shape} "
                         f"but it holds {max(len(data) - header, 0)} bytes of data")
     return np.frombuffer(data, np.uint8, offset=header).reshape(shape)

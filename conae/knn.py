@@ -28,11 +28,12 @@ def nearest(index, codes, k):
 
 def vote(neighbour_labels, n_classes):
     """The vote of each row of neighbour labels [N, k]."""
-    counts = np.eye(n_classes, dtype=np.int32)[neighbour_labels].sum(axis=1)  # [N, class]
+    # [N, class]; two classes at least, so that a one-class set has a runner-up too: one with no votes, hence none
+    counts = np.eye(max(n_classes, 2), dtype=np.int32)[neighbour_labels].sum(axis=1)
     ranked = np.argsort(-counts, axis=1, kind="stable")  # most votes first; among equals the smallest label
     rows, k = np.arange(len(counts)), neighbour_labels.shape[1]
-    winner, second = ranked[:, 0], ranked[:, 1] if n_classes > 1 else np.full(len(counts), -1)
-    second_share = counts[rows, second] / k if n_classes > 1 else np.zeros(len(counts))
+    winner, second = ranked[:, 0], ranked[:, 1]
+    second_share = counts[rows, second] / k
     return Vote(winner, counts[rows, winner] / k, np.where(second_share > 0, second, -1), second_share)
 
 

@@ -79,11 +79,11 @@ def grey_levels(image):
         values = np.asarray(image, np.float64)
         top = values.max() if len(values) else 1
         full = 1.0 if image.mode == "F" and top <= 1 else 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
-        return np.clip(values * 255 / full, 0, 255)
+        return np.maximum(values * 255 / full, 0)  # and at most 255: full is at least the top
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
+        rgba = (image.convert("LA") if image.mode == "La" else image).convert("RGBA")  # PIL takes La only to LA
         alpha = np.asarray(rgba.getchannel("A"), np.float64) / 255
-        grey = np.asarray(rgba.convert("L"), np.float64)
+        grey = np.asarray(rgba.convert("L"))
         strokes = grey[alpha > 0.5]
         paper = 255.0 if not len(strokes) or strokes.mean() < 128 else 0.0
         return alpha * grey + (1 - alpha) * paper
@@ -96,8 +96,7 @@ def reduced(grey, longest=WORK_SIDE):
     if scale >= 1:
         return grey
     size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
-    return np.asarray(Image.fromarray(grey.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX),
-                      np.float64)
+    return np.asarray(Image.fromarray(grey.astype(np.float32)).resize(size, Image.Resampling.BOX), np.float64)
 
 
 def rim(image):
@@ -173,9 +172,9 @@ def prepare(image, name="image"):
     scale = min(BOX / long_side, FIELD / max(crop.shape))  # the halo must still fit the field
     if scale != 1:
         size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        smooth = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR  # averaging down, smooth up
-        crop = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, smooth))
-        crop = np.clip(crop, 0, 255)
+        # averaging down, smooth up: both weigh the pixels they read by positive weights, so no value leaves [0, 255]
+        smooth = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+        crop = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, smooth))
     field = np.zeros((FIELD, FIELD))
     mass = crop.sum()
     centre_y = (crop.sum(1) * np.arange(crop.shape[0])).sum() / mass

@@ -2,6 +2,7 @@
 error."""
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 import torch
 
@@ -85,7 +86,7 @@ def test_the_training_codes_go_into_the_checkpoint(tmp_path):
     path = tmp_path / "model.pt"
     save_checkpoint(path, run.model, run.cfg, [dict(step=1)])
     split = Split(torch.zeros(4, 28, 28, dtype=torch.uint8), torch.tensor([0, 1, 2, 1]), "here", DIGITS)
-    save_codes(path, split, [[0.0, 1.0, 2.0]] * 4)
+    save_codes(path, split, np.tile([0.0, 1.0, 2.0], (4, 1)))  # float64, as numpy gives them
     codes = read_checkpoint(path)["codes"]
     assert codes["train_codes"].dtype == torch.float32 and codes["train_codes"].shape == (4, 3)
     assert codes["train_labels"].tolist() == [0, 1, 2, 1] and codes["train_images"].shape == (4, 28, 28)

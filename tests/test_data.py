@@ -110,12 +110,15 @@ def test_subset_and_one_per_class(tiny_root):
     small = subset(train, 64, seed=0)
     assert len(small) == 64 and torch.equal(small.images, subset(train, 64, seed=0).images)
     assert subset(train, 0) is train and subset(train, 10_000) is train
+    assert len(subset(train, 1)) == 1
     assert train.labels[one_per_class(train)].tolist() == list(range(10))
 
 
 @pytest.mark.parametrize("corrupt, message", [
     (lambda b: b"\x00\x00\x09\x03" + b[4:], "not an MNIST IDX file"),
     (lambda b: b[:-10], "truncated"),
+    (lambda b: b[:15], "truncated"),  # its 16-byte header cut short by one byte
+    (lambda b: b[:5], "truncated"),
 ])
 def test_read_idx_rejects_bad_files(tmp_path, corrupt, message):
     path = tmp_path / "x-images-idx3-ubyte"

@@ -60,6 +60,8 @@ def test_recognition_on_a_tiny_training_set_and_a_class_only_the_test_set_has():
     assert rec["knn_accuracy"]["3"] == pytest.approx(1 / 3)  # three voters: class 0 everywhere
     assert np.array(rec["confusion_matrix"]).tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
     assert recognition(train, train_labels, test, test_labels, ks=(5, 7))["knn_accuracy"] == {"1": pytest.approx(2 / 3)}
+    gap = recognition(train, np.array([0, 0, 2]), test, np.array([0, 2, 2]), ks=(1,))  # class 1 nowhere
+    assert np.array(gap["confusion_matrix"]).tolist() == [[1, 0, 0], [0, 0, 0], [0, 0, 2]]  # its row and column kept
 
 
 def test_the_linear_probe_standardises_the_codes_first():

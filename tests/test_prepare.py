@@ -145,6 +145,7 @@ def test_deep_grey_and_float_images_are_scaled_from_their_own_range():
 
     assert grey([0, 1000, 255], "I;16") == pytest.approx([0, 1000 * 255 / 65535, 255 * 255 / 65535])
     assert grey([0, 200, 255], "I;16") == pytest.approx([0, 200, 255])  # 8-bit values in a 16-bit file
+    assert grey([0, 256], "I;16") == pytest.approx([0, 256 * 255 / 65535])  # one above 8 bits: 16 bits
     assert grey([0, 100_000, 50_000], "I") == pytest.approx([0, 255, 127.5])  # beyond 16 bits: its own top
     assert grey([0, 0.5, 1], "F") == pytest.approx([0, 127.5, 255])  # floats up to 1
     assert grey([-5, 100, 255], "F") == pytest.approx([0, 100, 255])  # up to 255: as they are, clipped at 0
@@ -235,7 +236,8 @@ def test_a_bar_is_scaled_to_twenty_pixels_and_centred_by_its_mass():
     page[30:70, 50:60] = 0  # a 40 x 10 bar, dark on white
     expected = np.zeros((28, 28), np.uint8)
     expected[4:24, 12:17] = 255  # 20 x 5, its centre of mass at the field's centre (14, 14)
-    assert np.array_equal(prepare(Image.fromarray(page)).numpy(), expected)
+    prepared = prepare(Image.fromarray(page))
+    assert prepared.dtype == torch.uint8 and np.array_equal(prepared.numpy(), expected)
     assert np.array_equal(prepare(Image.fromarray(page.T.copy())).numpy(), expected.T)  # lying down: the same
     dot = np.full((50, 50), 255, np.uint8)
     dot[10:14, 30:34] = 0  # a 4 x 4 dot is scaled up to 20 x 20
@@ -252,3 +254,137 @@ def test_the_crop_keeps_the_halo_round_the_ink_but_not_faint_marks_further_away(
     prepared = prepare(Image.fromarray(ink)).numpy()
     assert prepared.sum() == 255 * 400 + 20 * 20  # the block and its edge, not the far mark
     assert (prepared == 20).sum() == 20 and (prepared == 255).sum() == 400
+
+
+@pytest.mark.parametrize("mode, dtype", [("I;16", "<u2"), ("I;16B", ">u2"), ("I;16L", "<u2"), ("I;16N", "=u2")])
+def test_every_deep_grey_mode_is_scaled_from_sixteen_bits(mode, dtype):
+    image = Image.frombytes(mode, (4, 1), np.array([0, 1000, 255, 256], dtype).tobytes())
+    grey = grey_levels(image)
+    assert grey.dtype == np.float64
+    assert grey.ravel() == pytest.approx(np.array([0, 1000, 255, 256]) * 255 / 65535)  # 256: beyond 8 bits
+
+
+def test_grey_levels_are_floats_whatever_the_mode():
+    assert grey_levels(Image.new("L", (3, 2), 7)).dtype == np.float64
+    assert grey_levels(Image.new("RGB", (3, 2), (9, 9, 9))).dtype == np.float64
+
+
+def transparent_strokes(level):
+    """4 x 4 RGBA: a 2 x 2 stroke of grey `level`, opaque, on transparency (whose hidden colour is black)."""
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[1:3, 1:3] = (level, level, level, 255)
+    return Image.fromarray(rgba, "RGBA")
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "La", "RGBa", "PA"])
+def test_every_mode_with_alpha_makes_transparency_paper(mode):
+    image = transparent_strokes(0).convert("LA").convert("La") if mode == "La" else transparent_strokes(0).convert(mode)
+    assert image.mode == mode
+    grey = grey_levels(image)
+    assert grey[1, 1] == 0 and grey[0, 0] == 255  # dark strokes on transparency: white paper
+
+
+def test_a_palette_with_a_transparent_colour_makes_it_paper():
+    image = Image.new("P", (4, 4), 0)
+    image.putpalette([0, 0, 0, 10, 10, 10] + [0] * 762)
+    image.paste(1, (1, 1, 3, 3))  # dark strokes (colour 1) on colour 0, which the file marks transparent
+    image.info["transparency"] = 0
+    grey = grey_levels(image)
+    assert grey[1, 1] == 10 and grey[0, 0] == 255
+    del image.info["transparency"]
+    assert grey_levels(image)[0, 0] == 0  # without the mark, colour 0 is black
+
+
+def test_strokes_from_mid_grey_up_count_as_light():
+    assert grey_levels(transparent_strokes(128))[0, 0] == 0  # light strokes: black paper
+    assert grey_levels(transparent_strokes(127))[0, 0] == 255
+
+
+def test_pil_s_own_decompression_bomb_limits_are_refused_with_its_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # PIL warns past this, refuses past twice this
+    for side, pixels in ((40, 1600), (50, 2500)):
+        path = tmp_path / f"{side}.png"
+        Image.new("L", (side, side)).save(path)
+        with pytest.raises(ImageError) as e:
+            read_image(path)
+        assert str(e.value).startswith(f"{path} is too large to read safely (Image size ({pixels} pixels) exceeds limit")
+
+
+def test_a_rim_exactly_64_levels_from_mid_grey_does_not_say_which_side_is_paper():
+    from conae.prepare import ink_is_dark
+    page = np.full((60, 60), 191.0)
+    page[::2] = 192  # the rim's median: 191.5, 64 levels above mid-grey
+    page[20:40, 29:31] = 255  # a light stroke: it strays further from the paper, so it is the ink
+    assert not ink_is_dark(page)
+
+
+def test_noise_on_the_paper_is_taken_out_to_six_of_its_standard_deviations():
+    from conae.prepare import ink_of
+    noisy = np.full((60, 60), 200.0) + np.random.default_rng(0).normal(0, 4, (60, 60))
+    noisy[20:40, 28:32] = 40
+    ink, photographed = ink_of(noisy)
+    assert photographed and ink[:15].max() == 0 and ink[45:].max() == 0  # not a speck of the paper is ink
+    assert ink[20:40, 28:32].min() > 100
+
+
+def noisy_page(seed=0):
+    """A 60 x 60 photographed page: paper at 230 with noise, which makes prepare drop specks."""
+    return np.clip(230 + np.random.default_rng(seed).normal(0, 3, (60, 60)), 0, 255)
+
+
+def test_on_a_photo_a_piece_touching_the_ink_at_a_corner_is_ink_and_a_speck_near_it_is_not():
+    page = noisy_page()
+    page[20:40, 28:32] = 0  # a bar
+    bare = prepare(Image.fromarray(page.astype(np.uint8))).numpy()
+    corner = page.copy()
+    corner[40, 32] = 0  # one pixel touching the bar's corner: the same piece (pieces join at corners)
+    assert not np.array_equal(prepare(Image.fromarray(corner.astype(np.uint8))).numpy(), bare)
+    speck = page.copy()
+    speck[21, 34] = 0  # a pixel 2 columns from the bar, within its halo: a piece of its own, a speck, dropped
+    assert np.array_equal(prepare(Image.fromarray(speck.astype(np.uint8))).numpy(), bare)
+
+
+def test_the_halo_is_a_tenth_of_the_ink_s_longer_side_rounded_up():
+    def faint_mark_counts(side, distance):
+        ink = np.zeros((70, 70), np.uint8)
+        ink[20:20 + side, 20:20 + side] = 255
+        ink[20 + side - 1 + distance, 25] = 20  # a faint mark below the block
+        ink[25, 20 + side - 1 + distance] = 20  # and one to its right
+        with_marks = prepare(Image.fromarray(ink)).numpy()
+        ink[ink == 20] = 0
+        return not np.array_equal(with_marks, prepare(Image.fromarray(ink)).numpy())
+
+    assert faint_mark_counts(20, 2) and not faint_mark_counts(20, 3)  # a 20-pixel block: 2 pixels
+    assert faint_mark_counts(21, 3) and not faint_mark_counts(21, 4)  # 21: 3
+
+
+def test_a_ten_pixel_character_is_doubled_and_a_line_keeps_one_row():
+    dot = np.zeros((50, 50), np.uint8)
+    dot[10:20, 30:40] = 255
+    expected = np.zeros((28, 28), np.uint8)
+    expected[4:24, 4:24] = 255
+    assert np.array_equal(prepare(Image.fromarray(dot)).numpy(), expected)
+    line = np.zeros((50, 120), np.uint8)
+    line[25, 10:110] = 255  # 100 pixels long, 1 high: scaled to 20 x 1, not to nothing
+    prepared = prepare(Image.fromarray(line)).numpy()
+    assert (prepared.any(1).sum(), prepared.any(0).sum()) == (1, 20)
+
+
+def test_scaling_up_is_smooth_not_blocky():
+    ink = np.zeros((50, 50), np.uint8)
+    ink[10:14, 10:12], ink[10:14, 12:14] = 255, 128  # a 4 x 4 dot, half bright and half mid-grey
+    prepared = prepare(Image.fromarray(ink)).numpy()
+    row = prepared[14][prepared[14] > 0]
+    assert row[0] == 255 and row[-1] == 128 and len(set(row.tolist())) > 3  # a ramp between them, not a step
+
+
+@pytest.mark.parametrize("corner", ["bottom right", "top left"])
+def test_a_character_heavy_in_one_corner_stays_inside_the_field(corner):
+    ink = np.zeros((60, 60), np.uint8)
+    ink[10, 10] = ink[29, 29] = 255  # the box: 20 x 20, as MNIST's
+    heavy = slice(26, 30) if corner == "bottom right" else slice(10, 14)
+    ink[heavy, heavy] = 255  # most of the mass in one corner: centring it would push the box out of the field
+    prepared = prepare(Image.fromarray(ink)).numpy()
+    assert prepared.sum() == ink.sum()  # all of it inside
+    edge = 0 if corner == "bottom right" else -1  # against the field's opposite edges
+    assert prepared[edge].any() and prepared[:, edge].any()

@@ -63,7 +63,7 @@ def test_an_mnist_digit_as_its_own_png_gets_the_vote_its_code_gets_in_evaluate(m
     from conae.prepare import deskewed
     assert reference.deskew  # the default deskews: evaluate sees the test digits deskewed, and so does recognise
     expected = knn_predictions(reference.train_codes, reference.train_labels,
-                               encode(reference.model, deskewed(torch.from_numpy(digits))))[5]
+                               encode(reference.model, deskewed(torch.from_numpy(digits.copy()))))[5]
     assert [r["class"] for r in printed] == expected.tolist()
     assert [r["path"] for r in printed] == list(map(str, paths))
     assert set(printed[0]) == {"path", "label", "class", "votes", "runner_up", "bce"}
