@@ -9,7 +9,9 @@ test BCE, 1-NN and 5-NN with its largest distance from the reference run (seed 0
 Another CPU is imitated on this one by what decides the floats there:
   - the instruction set torch and oneDNN dispatch to (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA): a CPU without
     AVX-512 runs the AVX2 kernels;
-  - the thread count, which changes the order of the sums.
+  - the thread count, which changes the order of the sums;
+  - the precision `--precision auto` picks: bfloat16 on a CPU with AMX, float32 elsewhere (the run in the precision
+    this CPU does not pick stands for the other kind).
 Same data, same seed, same code: only the rounding differs. The seed rows show what a real change of the run
 does. About 2 minutes a run.
 """
@@ -22,22 +24,33 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FLOAT_SETTINGS = {  # name: environment variables, imitating another CPU's rounding on this one
-    "this CPU, its own kernels": {},
-    "AVX2 kernels (a CPU without AVX-512)": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
-    "1 thread instead of 2": {"OMP_NUM_THREADS": "1"},
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+import torch  # noqa: E402
+
+from conae.device import resolve_precision  # noqa: E402
+
+OTHER = {"bf16": "fp32", "fp32": "bf16"}[resolve_precision("auto", torch.device("cpu"))]
+FLOAT_SETTINGS = {  # name: (environment variables, flags), imitating another CPU's rounding on this one
+    "this CPU, its own kernels": ({}, ()),
+    # a CPU without AVX-512 has no AMX either, so `auto` trains it in float32
+    "AVX2 kernels (a CPU without AVX-512)": ({"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+                                             ("--precision", "fp32")),
+    "1 thread instead of 2": ({"OMP_NUM_THREADS": "1"}, ()),
+    f"{OTHER} (a CPU {'without' if OTHER == 'fp32' else 'with'} AMX)": ({}, ("--precision", OTHER)),
 }
 NUMBERS = ("test BCE", "1-NN", "5-NN")
 
 
-def train(out, seed, env, data_root):
+def train(out, seed, env, data_root, flags=()):
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "conae", "train", "--no-download", "--baselines", "none", "--seed",
-                    str(seed), "--data-root", data_root, "--out", str(out)], cwd=REPO, check=True,
+                    str(seed), "--data-root", data_root, "--out", str(out), *flags], cwd=REPO, check=True,
                    env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     metrics = json.loads((out / "metrics.json").read_text())
     return dict(zip(NUMBERS, (metrics["test_bce"], metrics["knn_accuracy"]["1"], metrics["knn_accuracy"]["5"])),
-                kernels=metrics["environment"]["cpu_capability"], threads=metrics["environment"]["threads"])
+                kernels=metrics["environment"]["cpu_capability"], threads=metrics["environment"]["threads"],
+                precision=metrics["precision"])
 
 
 def main():
@@ -49,18 +62,18 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     out = Path(args.out or tempfile.mkdtemp(prefix="float_spread-"))
     runs = {}
-    for name, env in FLOAT_SETTINGS.items():
-        runs[f"seed {seeds[0]}, {name}"] = train(out / f"float-{len(runs)}", seeds[0], env, args.data_root)
+    for name, (env, flags) in FLOAT_SETTINGS.items():
+        runs[f"seed {seeds[0]}, {name}"] = train(out / f"float-{len(runs)}", seeds[0], env, args.data_root, flags)
     for seed in seeds[1:]:
         runs[f"seed {seed}, this CPU"] = train(out / f"seed-{seed}", seed, {}, args.data_root)
     reference = next(iter(runs.values()))
-    print("| run | kernels, threads | " + " | ".join(NUMBERS) + " | largest move from the first row |")
+    print("| run | kernels, threads, precision | " + " | ".join(NUMBERS) + " | move from the first row |")
     print("| --- | --- | " + " | ".join("---" for _ in NUMBERS) + " | --- |")
     for name, r in runs.items():
         moves = ", ".join(f"{n} {r[n] - reference[n]:+.4f}" for n in NUMBERS)
-        print(f"| {name} | {r['kernels']}, {r['threads']} | " + " | ".join(f"{r[n]:.4f}" for n in NUMBERS)
+        print(f"| {name} | {r['kernels']}, {r['threads']}, {r['precision']} | " + " | ".join(f"{r[n]:.4f}" for n in NUMBERS)
               + f" | {moves} |")
-    for group, names in (("float settings", [n for n in runs if "kernels" in n or "thread" in n]),
+    for group, names in (("float settings", [n for n in runs if not n.endswith("this CPU")]),
                          ("seeds", [n for n in runs if n.endswith("this CPU") or n == next(iter(runs))])):
         spread = {n: max(runs[r][n] for r in names) - min(runs[r][n] for r in names) for n in NUMBERS}
         print(f"spread over {group}: " + ", ".join(f"{n} {v:.4f}" for n, v in spread.items()))

@@ -113,7 +113,8 @@ def cell_span(nb):
 
 def minutes(seconds):
     """187.4 -> "3 min 7 s", as the README writes a duration."""
-    return f"{int(seconds // 60)} min {round(seconds % 60)} s"
+    whole_minutes, rest = divmod(round(seconds), 60)
+    return f"{whole_minutes} min {rest} s"
 
 
 def test_committed_notebook_outputs_and_readme_agree():
@@ -127,13 +128,18 @@ def test_committed_notebook_outputs_and_readme_agree():
     text = printed(nb)
     readme, results = (REPO / "README.md").read_text(), (REPO / "docs" / "results.md").read_text()
     bce, knn1, knn5 = f"{metrics['test_bce']:.4f}", f"{metrics['knn_accuracy']['1']:.3f}", f"{metrics['knn_accuracy']['5']:.3f}"
-    for name in ("train", "test"):  # the data metrics.json names is the data the notebook said it used
-        assert f"{name}: {metrics[f'n_{name}']:,} images from {metrics[f'{name}_source']}" in text
+    for name in ("train", "test"):  # the data metrics.json names is the data the notebook said it used (then deskewed)
+        source = metrics[f"{name}_source"]
+        if metrics["config"]["deskew"]:
+            assert source.endswith(", deskewed")
+            source = source[:-len(", deskewed")]
+        assert f"{name}: {metrics[f'n_{name}']:,} images from {source}\n" in text
     assert f"test BCE           {bce}" in text and f"5-NN accuracy       {knn5}" in text, \
         "outputs/metrics.json is not from the committed notebook"
     row = (f"| {bce} | {knn1} | {knn5} | {metrics['train_seconds']:.0f} s ({metrics['images_per_second']:,.0f} "
            f"images/s, {metrics['device']}, {metrics['precision']}) | {minutes(cell_span(nb))} |")
     assert row in readme, f"README does not quote outputs/metrics.json and the notebook's cell times: {row}"
+    assert f"outputs/ (about {round(cell_span(nb) / 60)} min)" in readme  # make run's line
     install = (REPO / "docs" / "install.md").read_text()
     assert (f"its cells ran for {minutes(cell_span(nb))}: {metrics['train_seconds']:.0f} s training the `default` "
             f"model, {metrics['neighbours_preset']['train_seconds']:.0f} s the `neighbours` model") in install
@@ -184,3 +190,31 @@ def test_the_readme_fits_on_a_screen_and_links_every_docs_page():
     assert len(readme.splitlines()) <= 150
     for page in sorted((REPO / "docs").glob("*.md")):
         assert f"](docs/{page.name})" in readme, f"README does not link docs/{page.name}"
+
+
+def test_the_prose_of_the_results_quotes_the_committed_files():
+    """Numbers docs/results.md writes in its sentences, each computed here from the committed file it comes from."""
+    results = " ".join((REPO / "docs" / "results.md").read_text().split())  # a sentence may break across lines
+    comparison = json.loads((REPO / "outputs" / "comparison.json").read_text())
+    default, neighbours = comparison["median"]["default"], comparison["median"]["neighbours"]
+    umap, tsne, pca = (comparison["baselines"][name] for name in ("umap", "tsne", "pca"))
+    five = {name: f"{m['knn_accuracy']['5']:.3f}" for name, m in
+            dict(default=default, neighbours=neighbours, umap=umap, tsne=tsne, pca=pca).items()}
+    phrases = [
+        f"(5-NN {five['neighbours']} against {five['umap']} and {five['tsne']})",
+        f"linear probe rises from {default['linear_probe_accuracy']:.3f} to {neighbours['linear_probe_accuracy']:.3f}",
+        f"{neighbours['test_bce'] / default['test_bce']:.3f}x the plain objective's ({neighbours['test_bce']:.4f} "
+        f"against {default['test_bce']:.4f}) and {pca['test_bce'] - neighbours['test_bce']:.3f} better than PCA's",
+    ]
+    rows = {r["embedding_dim"]: r for r in json.loads((REPO / "outputs" / "sweep.json").read_text())["rows"]}
+    seconds = [r["train_seconds"] for r in rows.values()]
+    phrases += [
+        f"(3 numbers: 5-NN {rows[3]['knn_accuracy']['5']:.3f} against PCA's {rows[3]['pca']['knn_accuracy']['5']:.3f})",
+        f"a fourth number buys 5-NN {rows[3]['knn_accuracy']['5']:.3f} to {rows[4]['knn_accuracy']['5']:.3f}",
+        f"gets more from three numbers ({five['neighbours']}) than the plain one gets from eight "
+        f"({rows[8]['knn_accuracy']['5']:.3f})",
+        f"({min(seconds):.0f} to {max(seconds):.0f} s per size)",
+    ]
+    for phrase in phrases:
+        assert phrase in results, f"docs/results.md does not say: {phrase}"
+    assert float(five["neighbours"]) > float(rows[8]["knn_accuracy"]["5"])  # what the sentence claims

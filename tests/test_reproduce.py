@@ -3,12 +3,11 @@ bitwise where everything that decides the floats is the recorded run's (the envi
 digest among them), and within tolerances elsewhere. The committed run must be of the code here, so that on the
 recorded kind of machine the bitwise comparison is the one that runs.
 
-The tolerances (docs/reproduce.md, "Numbers that re-run"; `bench/float_spread.py` measures them): training is chaotic, so a
-change of rounding alone (AVX2 instead of AVX-512 kernels, 1 thread instead of 2) sends it down another path and
-moves the numbers about as far as a change of seed does. On the notebook's 1,000 deskewed test images rounding
-moved test BCE by up to 0.0008 and the k-NN accuracies by up to 0.020; seeds moved them by up to 0.0009 and 0.046
-(0.0023 and 0.041 on the official 10,000). The tolerances cover that spread between seeds, so another CPU passes,
-and a change that moves a number further than a new seed would fails."""
+The tolerances (docs/reproduce.md, "Numbers that re-run", has the spread `bench/float_spread.py` measured): training
+is chaotic, so a change of rounding alone (AVX2 instead of AVX-512 kernels, 1 thread instead of 2, bfloat16 instead
+of float32) sends it down another path and moves the numbers about as far as a change of seed does. The tolerances
+cover the spread between seeds, so another CPU passes, and a change that moves a number further than a new seed
+would fails."""
 import json
 
 import pytest
