@@ -80,3 +80,12 @@ def test_every_path_runs_the_model_in_eval_mode_batch_by_batch_in_order():
     assert torch.allclose(inference.reconstruct(model, images), model.eval()(x), atol=1e-6)
     model.train()
     assert abs(inference.test_bce(model, images) - F.binary_cross_entropy(model.eval()(x), x).item()) < 1e-6
+
+
+def test_encode_and_reconstruct_send_the_batches_to_the_model_s_device(monkeypatch):
+    model, images, seen = ConvAE(), torch.zeros(3, 28, 28, dtype=torch.uint8), []
+    real = inference.in_batches
+    monkeypatch.setattr(inference, "in_batches", lambda fn, inputs, device: (seen.append(device),
+                                                                            real(fn, inputs, device))[1])
+    assert inference.encode(model, images).shape == (3, 3) and inference.reconstruct(model, images).shape == (3, 1, 28, 28)
+    assert seen == [inference.device_of(model)] * 2 == [torch.device("cpu")] * 2  # on a GPU: the GPU, not None
