@@ -17,9 +17,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-# mutmut's exit codes, as its own status_by_exit_code reads them (mutmut/stats.py)
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no test", 33: "no test", 36: "timed out", 24: "timed out",
-          -24: "timed out", 152: "timed out", 255: "timed out", None: "not run"}
+from mutmut.stats import status_by_exit_code  # mutmut's own reading of its exit codes
+
+NAMES = {"timeout": "timed out", "no tests": "no test", "not checked": "not run"}  # mutmut's words, as the table has them
 COLUMNS = ("killed", "timed out", "survived", "no test")  # the mutants run; those outside the sample are counted apart
 
 
@@ -29,7 +29,8 @@ def results(folder):
     for meta in sorted(Path(folder).rglob("*.py.meta")):
         module = meta.relative_to(folder).as_posix()[:-len(".meta")]
         codes = json.loads(meta.read_text())["exit_code_by_key"]
-        found[module] = {name: STATUS.get(code, "other") for name, code in codes.items()}
+        found[module] = {name: NAMES.get(status_by_exit_code[code], status_by_exit_code[code])
+                         for name, code in codes.items()}
     return found
 
 
@@ -48,10 +49,13 @@ def main():
         counts = total if statuses is None else Counter(statuses.values())
         if statuses is not None:
             total.update(counts)
-        n = sum(counts[c] for c in COLUMNS)
+        n = sum(counts.values()) - counts["not run"]
         caught = (counts["killed"] + counts["timed out"]) / n if n else 0.0
         print(f"| {module} | {n} | " + " | ".join(str(counts[c]) for c in COLUMNS) + f" | {caught:.3f} |")
     print(f"\n{sum(total.values()) - total['not run']} of {sum(total.values())} mutants run")
+    others = {status: count for status, count in total.items() if status not in (*COLUMNS, "not run")}
+    if others:  # suspicious, segfault, ...: run, not caught, and not in a column of their own
+        print("also run, and counted as not caught: " + ", ".join(f"{count} {status}" for status, count in others.items()))
     if args.survivors:
         for module, statuses in found.items():
             for name, status in statuses.items():
