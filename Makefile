@@ -5,12 +5,13 @@
 # make reproduce:  re-execute the committed notebook and compare its numbers with outputs/metrics.json
 # make mutants:    mutation testing (mutmut) of the modules pyproject.toml names, one mutant in five (MUTANTS= for all),
 #                  then the share the tests catch
+# make model:      rebuild the model that ships inside conae (conae/models/), from the 5,000-digit sample, seed 0
 # make lock:       resolve requirements.txt again from pyproject.toml (after changing a dependency)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test quick notebooks reproduce mutants lock setup clean
+.PHONY: run test quick notebooks reproduce mutants model lock setup clean
 
 run: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace ConAE.ipynb
@@ -36,6 +37,9 @@ mutants: setup
 	rm -rf mutants
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 CONAE_SHARED_DATA=$(abspath ../shared/data) $(BIN)/mutmut run $(MUTANTS)
 	$(BIN)/python bench/mutants.py
+
+model: setup
+	$(BIN)/python make_model.py
 
 setup: $(VENV)/.installed
 

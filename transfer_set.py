@@ -11,7 +11,8 @@ setting: it is only measured on.
 - photographed(): a clean image as a phone might have taken it: on a larger page, lit unevenly (a soft-edged cast
   shadow over part of it, light falling off towards the corners), with noise, a little blur and JPEG artefacts;
   save_photo() can store it turned, with an EXIF tag that says how to turn it back;
-- drawn_on_paper(): a 28x28 digit redrawn six times larger, off-centre, dark on light.
+- drawn_on_paper(): a 28x28 digit redrawn six times larger, off-centre, dark on light;
+- written_number(): 28x28 digits written side by side as a number, dark on light (photographed() takes it too).
 """
 import io
 from pathlib import Path
@@ -123,3 +124,25 @@ def drawn_on_paper(digit, seed=0, size=(240, 180)):
     ink = np.asarray(page, np.float64) / 255
     paper = 235 - 20 * ink - ink * 170 + rng.normal(0, 2, ink.shape)  # light paper, dark ink, a little noise
     return Image.fromarray(np.stack([paper, paper * 0.97, paper * 0.9], axis=2).clip(0, 255).astype(np.uint8))
+
+
+def written_number(digits, seed=0, gap=(0.15, 0.45), scale=3):
+    """28x28 uint8 digits (white ink on black, as MNIST's) written side by side as a number: each cropped to its
+    ink and enlarged `scale` times, a gap of 15-45% of the tallest digit's height between neighbours, each a little
+    up or down; dark ink on white paper with a margin. PIL grey image."""
+    rng = np.random.default_rng(seed)
+    crops = []
+    for digit in digits:
+        rows, cols = np.nonzero(np.asarray(digit) > 0)
+        crop = Image.fromarray(np.asarray(digit, np.uint8)[rows.min():rows.max() + 1, cols.min():cols.max() + 1])
+        crops.append(crop.resize((crop.width * scale, crop.height * scale), Image.Resampling.BILINEAR))
+    height = max(c.height for c in crops)
+    margin = height // 2
+    gaps = [int(rng.uniform(*gap) * height) for _ in crops[1:]]
+    shifts = [int(rng.uniform(-0.08, 0.08) * height) for _ in crops]
+    page = Image.new("L", (sum(c.width for c in crops) + sum(gaps) + 2 * margin, 2 * height), 0)
+    x = margin
+    for crop, shift, space in zip(crops, shifts, gaps + [0]):
+        page.paste(crop, (x, height // 2 + (height - crop.height) // 2 + shift))
+        x += crop.width + space
+    return Image.fromarray(255 - np.asarray(page))

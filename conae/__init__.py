@@ -4,6 +4,7 @@ from .data import DataError, Split, load_data, subset
 from .model import ConvAE
 from .checkpoint import load_checkpoint, save_checkpoint
 from .train import fit
+from .pad import draw
 
-__all__ = ["Config", "ConvAE", "DataError", "PRESETS", "Split", "fit", "load_checkpoint", "load_data",
+__all__ = ["Config", "ConvAE", "DataError", "PRESETS", "Split", "draw", "fit", "load_checkpoint", "load_data",
            "make_config", "save_checkpoint", "subset"]

@@ -1,7 +1,9 @@
 """model.pt: the weights, the config and history of the run, what a resume needs, and the training codes that
 recognising a new image needs (so that no data set has to be at hand)."""
+import zlib
 from dataclasses import asdict
 
+import numpy as np
 import torch
 
 from .atomic import atomic_write
@@ -84,9 +86,24 @@ def load_checkpoint(path, cfg=None):
 
 def save_codes(path, train_split, train_codes):
     """Adds to the checkpoint at path what recognising a new image needs without the data set: the training
-    codes [N, D], labels, images (for showing the nearest ones) and class names."""
+    codes [N, D], labels, images (for showing the nearest ones; compressed, a quarter of their size) and class
+    names."""
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     ckpt["codes"] = dict(train_codes=torch.as_tensor(train_codes, dtype=torch.float32),
-                         train_labels=train_split.labels.clone(), train_images=train_split.images.clone(),
+                         train_labels=train_split.labels.clone(), train_images=packed(train_split.images),
                          classes=list(train_split.classes))
     atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+
+
+def packed(images):
+    """uint8 images [N, 28, 28] as {"zlib": their bytes compressed, "shape"} (torch.save does not compress)."""
+    data = zlib.compress(images.contiguous().numpy().tobytes(), 9)
+    return dict(zlib=torch.frombuffer(bytearray(data), dtype=torch.uint8), shape=list(images.shape))
+
+
+def unpacked(stored):
+    """The uint8 images packed() stored (or, from a model.pt written before conae packed them, the tensor)."""
+    if isinstance(stored, torch.Tensor):
+        return stored
+    data = zlib.decompress(stored["zlib"].numpy().tobytes())
+    return torch.from_numpy(np.frombuffer(data, np.uint8).reshape(stored["shape"]).copy())

@@ -17,7 +17,7 @@ from .device import PRECISIONS
 from .errors import UserError
 from .evaluate import split_codes
 from .grid import plan
-from .recognise import as_json, load_reference, plot_recognition, recognise_files, summary_line
+from .recognise import BUNDLED, about_line, as_json, load_reference, plot_recognition, read_files, summary_line
 from .report import collect_metrics, make_figures, save_figure, save_run, write_json
 from .train import TrainingDiverged, TrainingInterrupted, describe, fit
 from .viz import plot_sweep
@@ -144,16 +144,23 @@ def build_parser():
                       help="training budget of every preset in optimizer steps (default: each preset's own)")
     many.add_argument("--out", default=None, help="output folder (default: runs/compare)")
 
-    own = commands.add_parser("recognise", help="recognise characters in your own image files with a trained model",
-                              description="Prepare each image as MNIST was made (grey, white ink on black, cropped to "
-                                          "the ink, longer side 20 pixels, centred by mass in 28x28), encode it, and "
-                                          "let its k nearest training codes vote. PNG or JPEG, any size, grey or "
-                                          "colour, dark ink on light paper or the reverse.")
-    own.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
-    own.add_argument("--model", required=True, help="a model.pt written by `conae train` (e.g. runs/default/model.pt)")
+    own = commands.add_parser("recognise", help="recognise the characters in your own image files",
+                              description="Find the characters in each image (one, or several side by side: a "
+                                          "number, a word), prepare each as MNIST was made (grey, white ink on "
+                                          "black, cropped to the ink, longer side 20 pixels, centred by mass in "
+                                          "28x28), encode it, and let its k nearest training codes vote. PNG or "
+                                          "JPEG, any size, grey or colour, dark ink on light paper or the reverse.",
+                              epilog=f"Without --model: {about_line()}")
+    own.add_argument("images", nargs="*", metavar="IMAGE", help="image files")
+    own.add_argument("--model", default=None,
+                     help="a model.pt written by `conae train` (e.g. runs/default/model.pt); default: the MNIST "
+                          "digits model that ships with conae (--about)")
+    own.add_argument("--about", action="store_true", help="say what the model that ships with conae is, and stop")
     own.add_argument("--k", type=int, default=5, help="training codes that vote (default: 5)")
     own.add_argument("--json", action="store_true",
-                     help='print a JSON list: [{"path", "label", "class", "votes", "runner_up", "bce"}, ...]')
+                     help='print a JSON list, one entry per file: {"path", "text", "characters": [{"label", "class", '
+                          '"votes", "runner_up", "bce", "box"}, ...]}, a one-character file with its character\'s '
+                          'fields beside them')
     own.add_argument("--out", default=None,
                      help="write one figure per image into this folder: the input, the prepared 28x28, its "
                           "reconstruction and its nearest training images")
@@ -271,8 +278,13 @@ def recognise_command(args):
     out = Path(args.out) if args.out else None
     if out:
         check_writable(out)
-    reference = load_reference(args.model)
-    results, errors = recognise_files(args.images, reference, args.k)
+    if args.about:
+        print(about_line())
+        return 0
+    if not args.images:
+        raise UserError("name at least one image file to recognise (or ask --about)")
+    reference = load_reference(args.model or BUNDLED)
+    results, errors = read_files(args.images, reference, args.k)
     if out and results:
         names = set()
         for result in results:

@@ -108,11 +108,16 @@ def git_commit():
     return commit, changed
 
 
-def code_digest():
-    """A digest of the conae package's source files (their names and bytes): equal digests, the same code, with or
-    without git (an installed package, a clone, a checkout with uncommitted changes)."""
+# the modules that decide a trained model's weights (given its config and data): the bundled model's must match
+TRAINING_CODE = ("augment.py", "model.py", "neighbours.py", "train.py")
+
+
+def code_digest(modules=None):
+    """A digest of the conae package's source files (their names and bytes), or of the named modules only: equal
+    digests, the same code, with or without git (an installed package, a clone, a checkout with uncommitted
+    changes)."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.glob("*.py")) if modules is None else [PACKAGE / name for name in sorted(modules)]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 

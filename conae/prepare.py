@@ -41,6 +41,7 @@ MAX_PIXELS = 50_000_000  # more than any camera's picture of a character: a larg
 WORK_SIDE = 256   # the preparation works on at most this many pixels along the longer side
 PAPER_OPENING = 5 # pixels: the narrowest opening that estimates the paper (wider than an MNIST pen stroke)
 UNEVEN = 12       # grey levels: paper whose level varies more than this across the page is taken out block by block
+EIGHT_NEIGHBOURS = np.ones((3, 3))  # pieces of ink touching at a corner are one piece
 
 
 class ImageError(UserError):
@@ -151,18 +152,31 @@ def ink_of(grey, name="image"):
 def prepare(image, name="image"):
     """A PIL image -> uint8 tensor [28, 28] prepared as MNIST was: white ink on black, paper and shadows taken out,
     cropped to the ink, the longer side scaled to 20 pixels, centred by its centre of mass. ImageError if it has no
-    ink."""
-    ink, photographed = ink_of(reduced(grey_levels(image)), name)
-    # MNIST scaled the box of the sharp black-and-white NIST originals to 20 pixels: here, the box of the clear ink
-    # (at least a tenth of the strongest). The crop adds the halo around it (anti-aliasing, blur) but no specks
-    # further away. An MNIST digit (whose clear ink spans 20 pixels in 9,996 of 10,000) is left as it is.
+    ink. (conae.segment.characters reads several characters from one image by the same steps.)"""
+    return placed(*clear_ink(image, name))
+
+
+def clear_ink(image, name="image", longest=WORK_SIDE):
+    """Steps 1-4 of a PIL image: (the ink on the working grid, bright on 0; the clear ink, at least a tenth of the
+    strongest). On a noisy or shadowed page, pieces of clear ink far weaker than the main one are specks or a
+    shadow's edge, not ink, and are dropped (a clean page, MNIST's own, keeps every piece). ImageError if blank.
+    longest: the working grid's longer side (reduced)."""
+    ink, photographed = ink_of(reduced(grey_levels(image), longest), name)
     clear = ink >= CLEAR * ink.max()
-    parts, n = label(clear, structure=np.ones((3, 3)))
-    if n > 1 and photographed:  # on a noisy or shadowed page, pieces far weaker than the main one are specks or a
-        # shadow's edge, not ink (a clean digit, MNIST's own, keeps every piece)
+    parts, n = label(clear, structure=EIGHT_NEIGHBOURS)
+    if n > 1 and photographed:
         mass = np.bincount(parts.ravel(), weights=ink.ravel())[1:]
         dropped = np.isin(parts, 1 + np.flatnonzero(mass < SPECK * mass.max()))
         ink, clear = np.where(dropped, 0, ink), clear & ~dropped
+    return ink, clear
+
+
+def placed(ink, clear):
+    """Step 5: the ink cropped to the box of its clear ink, with the halo around it, the longer side scaled to 20
+    pixels, placed in 28x28 by its centre of mass: uint8 tensor [28, 28]."""
+    # MNIST scaled the box of the sharp black-and-white NIST originals to 20 pixels: here, the box of the clear ink.
+    # The crop adds the halo around it (anti-aliasing, blur) but no specks further away. An MNIST digit (whose
+    # clear ink spans 20 pixels in 9,996 of 10,000) is left as it is.
     rows, cols = np.nonzero(clear)
     long_side = max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
     halo = -(-long_side // 10)

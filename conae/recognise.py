@@ -1,6 +1,8 @@
 """Recognise your own characters: an image of any size, grey or colour, dark ink on light paper or the reverse,
-prepared the way MNIST was made (conae.prepare), encoded, and voted on by its k nearest training codes
-(conae.knn)."""
+of one character or of several side by side (a number, a word: conae.segment), each prepared the way MNIST was
+made (conae.prepare), encoded, and voted on by its k nearest training codes (conae.knn). Without a model of
+your own, the one that ships inside the package (BUNDLED)."""
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,10 +10,27 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, unpacked
 from .inference import bce_per_image, decode, encode
 from .knn import nearest, neighbour_index, vote
-from .prepare import ImageError, deskewed, grey_levels, prepare, read_image
+from .prepare import ImageError, deskewed, grey_levels, read_image
+from .segment import characters
+
+# a neighbours model of MNIST digits that ships inside the package (python make_model.py, `make model`, rebuilds it;
+# conae/models/README.md says what it is): --model's and draw()'s default
+BUNDLED = Path(__file__).resolve().parent / "models" / "mnist-neighbours.pt"
+ABOUT = BUNDLED.with_suffix(".json")  # what it is, its numbers and the command that made it
+
+
+def about_line():
+    """What the bundled model is, in one line (recognise --about and --help)."""
+    try:
+        about = json.loads(ABOUT.read_text())
+    except (OSError, ValueError):
+        return "this installation has no bundled model: pass --model"
+    return (f"{about['what']} ({about['preset']} preset, seed {about['seed']}, {about['precision']}); "
+            f"{about['data']}: test BCE {about['test_bce']:.4f}, 5-NN {about['knn_accuracy']['5']:.3f}; made by "
+            f"`{about['command']}`. {about['credit']}.")
 
 
 @dataclass
@@ -45,13 +64,13 @@ def load_reference(path):
                               f"another command): train a new one with python -m conae train")
     model, cfg, history, _ = load_checkpoint(path)
     model = model.to(memory_format=torch.channels_last)  # as in training, so codes match the saved ones bitwise
-    return Reference(model, codes["train_codes"].numpy(), codes["train_labels"].numpy(), codes["train_images"],
+    return Reference(model, codes["train_codes"].numpy(), codes["train_labels"].numpy(), unpacked(codes["train_images"]),
                      tuple(codes["classes"]), history[-1]["test_bce"] if history else None, cfg.deskew)
 
 
 def recognise(images, reference, k=5):
     """For each uint8 image [28, 28] as the model sees it (prepared, and deskewed where the model's images were;
-    recognise_images does both): the class its k nearest training codes vote for (conae.knn.vote, as in the
+    read does both): the class its k nearest training codes vote for (conae.knn.vote, as in the
     evaluation), the vote share, the runner-up, the reconstruction BCE, and what a figure of it needs (the image,
     its reconstruction, its nearest training images)."""
     images = torch.stack(list(images))
@@ -72,57 +91,75 @@ def recognise(images, reference, k=5):
     return results
 
 
-def recognise_images(images, reference, k=5, names=None):
-    """recognise() for PIL images of any kind, each prepared first; each result also carries "path" (its name)
-    and "input" (its grey levels). ImageError for an image with no ink."""
-    names = names or [f"image {i + 1}" for i in range(len(images))]
-    return with_inputs(images, [prepare(image, name) for image, name in zip(images, names)], names, reference, k)
-
-
-def with_inputs(images, prepared, names, reference, k):
-    prepared = torch.stack(list(prepared))
+def read(image, reference, k=5, name="image"):
+    """A PIL image of one character or several side by side -> its reading: "path" (name), "text" (the characters'
+    labels left to right), "characters" (recognise()'s result for each, with its "box" in the image's pixels:
+    x, y, width, height), "input" (the image's grey levels); an image of one character carries that character's
+    fields too, as before there were several. Each character is prepared (conae.segment.characters, by
+    conae.prepare's steps), deskewed where the model's images were, and voted on. ImageError for an image with no
+    ink, with characters that touch, or with too many pieces of ink."""
+    boxes, prepared = zip(*characters(image, name))
+    prepared = torch.stack(prepared)
     if reference.deskew:  # as the model's training and test images were
         prepared = deskewed(prepared)
-    results = recognise(prepared, reference, k)
-    for result, image, name in zip(results, images, names):
-        result.update(path=name, input=grey_levels(image))
-    return results
+    found = recognise(prepared, reference, k)
+    for result, box in zip(found, boxes):
+        result["box"] = box
+    labels = [result["label"] for result in found]
+    reading = dict(path=name, text=("" if all(len(label) == 1 for label in labels) else " ").join(labels),
+                   characters=found, input=grey_levels(image))
+    if len(found) == 1:
+        reading.update({key: value for key, value in found[0].items() if key != "box"})
+    return reading
 
 
-def recognise_files(paths, reference, k=5):
-    """(results, errors) for image files: recognise_images' dicts, "path" the file's, and an ImageError for
-    each file that could not be recognised (not an image, or no ink); the good files are recognised all the same."""
-    good, errors = [], []
+def read_files(paths, reference, k=5):
+    """(readings, errors) for image files: read()'s dicts, "path" the file's, and an ImageError for each file that
+    could not be read (not an image, no ink, characters that touch); the good files are read all the same."""
+    readings, errors = [], []
     for path in paths:
         try:
-            image = read_image(path)
-            good.append((str(path), image, prepare(image, str(path))))
+            readings.append(read(read_image(path), reference, k, str(path)))
         except ImageError as e:
             errors.append(e)
-    if not good:
-        return [], errors
-    names, images, prepared = zip(*good)
-    return with_inputs(images, prepared, names, reference, k), errors
+    return readings, errors
 
 
-def summary_line(result, reference):
-    """One line for a recognised file."""
-    runner = (f"runner-up {result['runner_up']['label']} ({result['runner_up']['votes']:.0%})"
-              if result["runner_up"] else "no runner-up")
+def summary_line(reading, reference):
+    """One line for a file read: a single character's vote, or the text with each character's vote share."""
+    if len(reading["characters"]) > 1:
+        shares = ", ".join(f"{c['label']} {c['votes']:.0%}" for c in reading["characters"])
+        return f"{reading['path']}: {reading['text']} ({len(reading['characters'])} characters; votes {shares})"
+    runner = (f"runner-up {reading['runner_up']['label']} ({reading['runner_up']['votes']:.0%})"
+              if reading["runner_up"] else "no runner-up")
     usual = f" (the test set's mean: {reference.test_bce:.3f})" if reference.test_bce is not None else ""
-    return (f"{result.get('path', 'image')}: {result['label']} ({result['votes']:.0%} of the votes; {runner}), "
-            f"reconstruction BCE {result['bce']:.3f}{usual}")
+    return (f"{reading.get('path', 'image')}: {reading['label']} ({reading['votes']:.0%} of the votes; {runner}), "
+            f"reconstruction BCE {reading['bce']:.3f}{usual}")
 
 
-def as_json(result):
-    """The fields `recognise --json` prints for a result."""
-    keys = ("path", "label", "class", "votes", "runner_up", "bce")
-    return {key: result.get(key) for key in keys}
+RESULT_FIELDS = ("label", "class", "votes", "runner_up", "bce")
 
 
-def plot_recognition(results, reference):
-    """One row per result: the input, the prepared 28x28, its reconstruction and its nearest training images,
-    titled with the vote."""
+def as_json(reading):
+    """The fields `recognise --json` prints for a file read: path, text and characters (each character's vote,
+    its reconstruction BCE and box), and, for one character, that character's fields beside them."""
+    fields = dict(path=reading["path"], text=reading["text"],
+                  characters=[{**{key: c[key] for key in RESULT_FIELDS}, "box": c["box"]}
+                              for c in reading["characters"]])
+    if len(reading["characters"]) == 1:
+        fields.update({key: reading[key] for key in RESULT_FIELDS})
+    return fields
+
+
+def plot_recognition(readings, reference):
+    """A figure of readings: one row per single character (the input, the prepared 28x28, its reconstruction
+    and its nearest training images, titled with the vote); a picture of several characters as plot_text draws
+    it."""
+    if len(readings) == 1 and len(readings[0]["characters"]) > 1:
+        return plot_text(readings[0], reference)
+    results = [r for reading in readings for r in ([reading] if len(reading["characters"]) == 1 else
+                                                    [dict(c, path=reading["path"], input=reading["input"])
+                                                     for c in reading["characters"]])]
     k = max(len(r["nearest"]) for r in results)
     fig, axes = plt.subplots(len(results), 3 + k, figsize=(1.9 * (3 + k), 2.5 * len(results)), squeeze=False,
                              gridspec_kw=dict(width_ratios=[1.6, 1, 1] + [1] * k))
@@ -141,5 +178,31 @@ def plot_recognition(results, reference):
             ax.set_title(title, fontsize=9)
     fig.suptitle("Recognising characters drawn elsewhere: prepared as MNIST was, then voted on by the nearest "
                  "training codes")
+    fig.tight_layout()
+    return fig
+
+
+def plot_text(reading, reference):
+    """A picture of several characters: the input with each character's box and vote, and below it each
+    character as the model saw it (prepared, 28x28) with its vote share and runner-up."""
+    found = reading["characters"]
+    fig = plt.figure(figsize=(max(8.0, 1.5 * len(found)), 5.4))
+    grid = fig.add_gridspec(2, len(found), height_ratios=[2.2, 1])
+    top = fig.add_subplot(grid[0, :])
+    top.imshow(reading["input"], cmap="gray", vmin=0, vmax=255)
+    for n, c in enumerate(found):
+        x, y, width, height = c["box"]
+        top.add_patch(plt.Rectangle((x - 0.5, y - 0.5), width, height, fill=False, edgecolor="tab:red", lw=1.5))
+        top.text(x, y - 2, f"{n + 1}: {c['label']}", color="tab:red", fontsize=10, va="bottom")
+    top.set_title(f"{Path(reading['path']).name}: read as {reading['text']}")
+    top.axis("off")
+    for n, c in enumerate(found):
+        ax = fig.add_subplot(grid[1, n])
+        ax.imshow(c["prepared"].numpy(), cmap="gray_r", vmin=0, vmax=255)
+        runner = f"\nrunner-up {c['runner_up']['label']}" if c["runner_up"] else ""
+        ax.set_title(f"{n + 1}: {c['label']} ({c['votes']:.0%}){runner}", fontsize=9)
+        ax.axis("off")
+    fig.suptitle("Several characters in one picture: each found, prepared as MNIST was" +
+                 ", deskewed" * reference.deskew + ", and voted on by its nearest training codes")
     fig.tight_layout()
     return fig

@@ -52,9 +52,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def jupyterlab(tmp_path):
-    """(base URL with token, notebook folder) of a JupyterLab server on 127.0.0.1, stopped afterwards."""
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """(base URL with token, notebook folder) of a JupyterLab server on 127.0.0.1, shared by this module's tests
+    (the explorer's and the pad's), stopped afterwards."""
+    tmp_path = tmp_path_factory.mktemp("jupyterlab")
     port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
@@ -100,24 +102,34 @@ def wait_for_idle_kernel(base, token, timeout=60):
     pytest.fail("the notebook's kernel did not start")
 
 
+def open_notebook(page, base, token, root, name, cells):
+    """Writes a notebook of these cells, opens it in JupyterLab and waits for its kernel; its cells' locator."""
+    nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells],
+                                metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                         "language": "python"}}), root / name)
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    cells.first.wait_for(timeout=60_000)
+    wait_for_idle_kernel(base, token)  # a cell run before the kernel is connected is dropped
+    return cells
+
+
+def run_cell(page, cell):
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+
 def test_moving_a_slider_redraws_the_decoded_character_in_jupyterlab(jupyterlab, tmp_path):
     executable = chromium()
     from playwright.sync_api import sync_playwright
 
     base, token, root = jupyterlab
-    nbformat.write(new_notebook(cells=[new_code_cell(EXPLORER_NOTEBOOK)],
-                                metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                         "language": "python"}}), root / "explorer.ipynb")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/lab/tree/explorer.ipynb?token={token}")
-            cell = page.locator(".jp-Notebook .jp-Cell").first
-            cell.wait_for(timeout=60_000)
-            wait_for_idle_kernel(base, token)  # a cell run before the kernel is connected is dropped
-            cell.locator(".jp-InputArea-editor").click()
-            page.keyboard.press("Shift+Enter")  # run the cell: the explorer appears below it
+            cell = open_notebook(page, base, token, root, "explorer.ipynb", [EXPLORER_NOTEBOOK]).first
+            run_cell(page, cell)  # the explorer appears below it
             decoded = page.locator("img.conae-decoded")
             try:
                 decoded.wait_for(timeout=120_000)
@@ -143,5 +155,78 @@ def test_moving_a_slider_redraws_the_decoded_character_in_jupyterlab(jupyterlab,
             after = decoded.screenshot()
             assert after != before, "the decoded image did not change when z1 moved"
             assert float(readout.inner_text().replace("\u2212", "-")) != value
+        finally:
+            browser.close()
+
+
+PAD_NOTEBOOK = """\
+from conae import draw
+pad = draw()
+pad"""
+# a 4 written in two strokes, as many write it, in the pad's pixels: the corner, then the stem
+FOUR = [[(80, 40), (60, 140), (150, 140)], [(125, 60), (125, 200)]]
+
+
+def test_writing_on_the_pad_shows_the_vote_recognise_gives_and_undo_and_clear_work(jupyterlab, tmp_path, capsys):
+    executable = chromium()
+    from playwright.sync_api import sync_playwright
+
+    from conae.cli import main
+
+    base, token, root = jupyterlab
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            cells = open_notebook(page, base, token, root, "pad.ipynb",
+                                  [PAD_NOTEBOOK, 'pad.save("drawn.png")\nprint("saved", len(pad.strokes), "strokes")'])
+            run_cell(page, cells.nth(0))
+            canvas = page.locator("canvas.conae-pad, .conae-pad canvas").last
+            try:
+                canvas.wait_for(timeout=120_000)
+            except Exception:
+                page.screenshot(path=str(tmp_path / "failed.png"))
+                raise AssertionError(f"no pad appeared; the cell's output: "
+                                     f"{page.locator('.jp-OutputArea').all_inner_texts()}") from None
+            vote = page.locator(".conae-pad-vote")
+            vote.filter(has_text="The pad is empty").wait_for(timeout=30_000)
+            box = canvas.bounding_box()
+            for stroke in FOUR:  # written with the mouse, a few moves per segment
+                page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+                page.mouse.down()
+                for x, y in stroke[1:]:
+                    page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+                page.mouse.up()
+                page.wait_for_timeout(300)
+            shown = page.locator(".conae-pad-character")
+            shown.first.wait_for(timeout=30_000)
+            page.wait_for_function("document.querySelectorAll('.conae-pad-text').length === 1", timeout=30_000)
+            page.wait_for_timeout(1500)  # the second stroke's reading replaces the first's
+            text = page.locator(".conae-pad-text").inner_text()
+            characters = shown.all_inner_texts()
+
+            run_cell(page, cells.nth(1))
+            page.locator(".jp-OutputArea-output pre").filter(has_text="saved 2 strokes").wait_for(timeout=30_000)
+            output = cells.nth(0).locator(".jp-OutputArea")
+            output.screenshot(path=str(tmp_path / "pad.png"))
+            if os.environ.get("CONAE_PAD_SCREENSHOT"):  # the README's picture (docs/reproduce.md)
+                output.screenshot(path=os.environ["CONAE_PAD_SCREENSHOT"])
+
+            capsys.readouterr()
+            assert main(["recognise", str(root / "drawn.png"), "--json"]) == 0
+            reading, = json.loads(capsys.readouterr().out)
+            assert text == reading["text"]
+            assert len(characters) == len(reading["characters"])
+            for n, (seen, read) in enumerate(zip(characters, reading["characters"])):
+                assert seen.startswith(f"{n + 1}: {read['label']} with {read['votes']:.0%} of the 5 votes")
+
+            page.locator(".conae-pad-undo").click()  # the stem goes: the corner alone is read, or refused
+            page.wait_for_function(f"!document.querySelector('.conae-pad-vote').innerText.includes({characters[0]!r})"
+                                   " || document.querySelectorAll('.conae-pad-character').length !== "
+                                   f"{len(characters)}", timeout=30_000)
+            page.locator(".conae-pad-clear").click()
+            vote.filter(has_text="The pad is empty").wait_for(timeout=30_000)
+            run_cell(page, cells.nth(1))
+            page.locator(".jp-OutputArea-output pre").filter(has_text="saved 0 strokes").wait_for(timeout=30_000)
         finally:
             browser.close()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conae.checkpoint import (CheckpointError, load_checkpoint, read_checkpoint, restore_training_state, save_codes,
-                              save_checkpoint, training_state)
+                              save_checkpoint, training_state, unpacked)
 from conae.config import make_config
 from conae.data import DIGITS, Split
 from conae.model import ConvAE
@@ -89,7 +89,7 @@ def test_the_training_codes_go_into_the_checkpoint(tmp_path):
     save_codes(path, split, np.tile([0.0, 1.0, 2.0], (4, 1)))  # float64, as numpy gives them
     codes = read_checkpoint(path)["codes"]
     assert codes["train_codes"].dtype == torch.float32 and codes["train_codes"].shape == (4, 3)
-    assert codes["train_labels"].tolist() == [0, 1, 2, 1] and codes["train_images"].shape == (4, 28, 28)
+    assert codes["train_labels"].tolist() == [0, 1, 2, 1] and unpacked(codes["train_images"]).shape == (4, 28, 28)
     assert codes["classes"] == list(DIGITS)
     assert read_checkpoint(path)["history"] == [dict(step=1)]  # the rest of the checkpoint is kept
 

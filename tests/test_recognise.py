@@ -11,7 +11,8 @@ from conae.checkpoint import read_checkpoint
 from conae.cli import main
 from conae.data import read_idx
 from conae.evaluate import knn_predictions
-from conae.recognise import ImageError, load_reference, prepare, recognise
+from conae.prepare import prepare
+from conae.recognise import ImageError, load_reference, recognise
 from transfer_set import drawn_on_paper
 from tests.conftest import SHARED_DATA
 from tests.test_robustness import assert_one_line_error
@@ -66,7 +67,9 @@ def test_an_mnist_digit_as_its_own_png_gets_the_vote_its_code_gets_in_evaluate(m
                                encode(reference.model, deskewed(torch.from_numpy(digits.copy()))))[5]
     assert [r["class"] for r in printed] == expected.tolist()
     assert [r["path"] for r in printed] == list(map(str, paths))
-    assert set(printed[0]) == {"path", "label", "class", "votes", "runner_up", "bce"}
+    assert set(printed[0]) == {"path", "label", "class", "votes", "runner_up", "bce", "text", "characters"}
+    assert all(r["text"] == r["label"] and len(r["characters"]) == 1 for r in printed)
+    assert [r["characters"][0]["label"] for r in printed] == [r["label"] for r in printed]
 
 
 def test_a_digit_drawn_large_off_centre_dark_on_light_in_colour_is_prepared_like_mnist():

@@ -1,0 +1,102 @@
+"""Several characters in one picture (a number written on paper, a word): the ink found as conae.prepare finds it
+(steps 1-4: grey, the paper and its shadows taken out, specks dropped), split into characters, each then placed
+in 28x28 by prepare's step 5, as a picture of that character alone would be.
+
+The split: each connected piece of clear ink (scipy.ndimage.label) is a piece of a character; pieces that overlap
+in columns by at least OVERLAP of the narrower one are one character (the dot of an i, a 5 whose bar came loose
+above it). A part much lower than the line (FRAGMENT of its height) or with less than SPECK of the heaviest
+part's ink is a fragment, not a character: it joins the nearest character within REACH (a bar beside a 5's body)
+or, further away, is stray ink and read as none (a dot, a speck). Characters are read left to right. Each pixel of
+ink, the faint halo too, belongs to the character (or the stray ink) whose clear ink is nearest.
+
+Refused, with one line (an ImageError), rather than read as a wrong count: characters that touch (one piece much
+wider than the line is high), more than MAX_PARTS pieces, and no ink at all.
+"""
+import numpy as np
+from scipy.ndimage import distance_transform_edt, find_objects, label
+from scipy.sparse.csgraph import connected_components
+
+from .prepare import EIGHT_NEIGHBOURS, SPECK, WORK_SIDE, ImageError, clear_ink, placed
+
+MAX_PARTS = 40      # separate pieces of ink: more is a page of text, a drawing or noise, not a number or a word
+OVERLAP = 0.5       # of the narrower piece's width: pieces overlapping more in columns are one character
+CLOSE = 0.1         # of the tallest piece's height: pieces with a smaller gap between their columns are one character
+FRAGMENT = 0.5      # of the line's height: a piece lower than this is part of a character (a loose bar, a dot)
+REACH = 0.5         # of the line's height: a part further from every character than this is stray ink, read as none
+TOUCHING = 1.5      # a character wider than this many times the line's height is two or more that touch
+TOUCHING_ALONE = 2  # ... or, alone in the picture, than its own height (no MNIST digit is wider than 2)
+LINE = 40           # pixels: a line of characters less high than this on the working grid is read again on a finer
+                    # one (up to the image's own pixels), so that each character has more pixels than its 20x20 box
+
+
+def characters(image, name="image"):
+    """A PIL image -> [(box, uint8 tensor [28, 28])], its characters left to right, each box (x, y, width,
+    height) in the image's own pixels. One character gives what conae.prepare.prepare gives. ImageError for an
+    image with no ink, with characters that touch, or with more than MAX_PARTS pieces."""
+    longest = WORK_SIDE
+    ink, clear = clear_ink(image, name, longest)
+    parts, n = label(clear, structure=EIGHT_NEIGHBOURS)
+    if n > 1 and max(image.size) > longest:
+        line = np.median([s[0].stop - s[0].start for s in find_objects(parts)])
+        if line < LINE:  # several small characters: look closer
+            longest = min(max(image.size), int(np.ceil(longest * LINE / line)))
+            ink, clear = clear_ink(image, name, longest)
+            parts, n = label(clear, structure=EIGHT_NEIGHBOURS)
+    if n > MAX_PARTS:
+        raise ImageError(f"{name} has {n} separate pieces of ink, more than conae reads as characters "
+                         f"({MAX_PARTS}): write fewer characters, or take out what is not one")
+    group = character_of_piece(find_objects(parts), np.bincount(parts.ravel(), weights=ink.ravel())[1:])
+    groups = np.concatenate([[0], group])[parts]  # the character (1, 2, ...) of each clear pixel, 0 elsewhere
+    check_not_touching(groups, name)
+    # every pixel of ink goes with the nearest clear pixel's character (or none, for stray ink): the halo stays with
+    # its own strokes
+    nearest = distance_transform_edt(~clear, return_distances=False, return_indices=True)
+    owner = groups[tuple(nearest)]
+    scale = max(1.0, max(image.size) / longest)  # the working grid's pixel in the image's (conae.prepare.reduced)
+    found = []
+    for g in range(1, groups.max() + 1):
+        rows, cols = np.nonzero(groups == g)
+        box = (cols.min(), rows.min(), cols.max() + 1 - cols.min(), rows.max() + 1 - rows.min())
+        found.append(([int(round(v * scale)) for v in box], placed(np.where(owner == g, ink, 0), groups == g)))
+    return found
+
+
+def character_of_piece(slices, mass):
+    """The character (1, 2, ... left to right; 0: stray ink, read as none) each piece belongs to, from the pieces'
+    slices and ink."""
+    top, bottom = np.array([s[0].start for s in slices]), np.array([s[0].stop for s in slices])
+    left, right = np.array([s[1].start for s in slices]), np.array([s[1].stop for s in slices])
+    overlap = np.minimum(right[:, None], right[None]) - np.maximum(left[:, None], left[None])
+    narrower = np.minimum((right - left)[:, None], (right - left)[None])
+    tallest = (bottom - top).max()
+    # pieces that overlap in columns, or nearly touch (a pen that skipped), are one character
+    n, group = connected_components((overlap >= OVERLAP * narrower) | ((overlap > -CLOSE * tallest) & (overlap <= 0)),
+                                    directed=False)
+    spans = [(left[group == g].min(), right[group == g].max(), top[group == g].min(), bottom[group == g].max())
+             for g in range(n)]
+    height = np.array([b - t for _, _, t, b in spans])
+    weight = np.bincount(group, weights=mass, minlength=n)
+    line = np.median(height[height >= height.max() / 2])
+    # a piece much lower than the line, or with little ink, is part of a character, not one: a loose bar, a dot
+    fragment = (height < FRAGMENT * line) | (weight < SPECK * weight.max())
+    whole = np.flatnonzero(~fragment)
+    target = {}
+    for g in np.flatnonzero(fragment):  # joins the nearest character within reach, or is stray ink
+        gaps = [max(spans[w][0] - spans[g][1], spans[g][0] - spans[w][1], 0) for w in whole]
+        target[g] = whole[np.argmin(gaps)] if min(gaps) <= REACH * line else -1
+    group = np.array([target.get(g, g) for g in group])
+    order = {g: i + 1 for i, g in enumerate(sorted(whole, key=lambda g: spans[g][0]))}
+    return np.array([order.get(g, 0) for g in group])
+
+
+def check_not_touching(groups, name):
+    """ImageError where a character is too wide to be one: characters that touch cannot be told apart."""
+    boxes = find_objects(groups)
+    heights = np.array([s[0].stop - s[0].start for s in boxes])
+    widths = np.array([s[1].stop - s[1].start for s in boxes])
+    line = np.median(heights)
+    limit = TOUCHING * line if len(boxes) > 1 else TOUCHING_ALONE * line
+    if (widths > limit).any():
+        where = "one of its characters is" if len(boxes) > 1 else "its ink is"
+        raise ImageError(f"{name}: {where} {widths.max() / line:.1f} times as wide as the line is high, so "
+                         f"characters seem to touch; conae cannot split them: leave a gap between characters")
