@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from scipy.ndimage import affine_transform, grey_opening, label, median_filter
+from scipy.ndimage import affine_transform, grey_opening, label, maximum, median_filter
 
 from .errors import UserError
 
@@ -37,6 +37,7 @@ MIN_CONTRAST = 8  # grey levels (of 255) between paper and the strongest ink bel
 FAINT = 192       # ink whose strongest pixel is below this is stretched to full contrast
 CLEAR = 0.1       # clear ink: at least this fraction of the strongest; its box is scaled to BOX
 SPECK = 0.05      # a separate piece of clear ink with less than this fraction of the largest piece's ink is a speck
+FAINT_PIECE = 0.5 # ... as is, on a photo, one whose strongest pixel is below this fraction of the strongest piece's
 MAX_PIXELS = 50_000_000  # more than any camera's picture of a character: a larger declared size is refused unread
 WORK_SIDE = 256   # the preparation works on at most this many pixels along the longer side
 PAPER_OPENING = 5 # pixels: the narrowest opening that estimates the paper (wider than an MNIST pen stroke)
@@ -136,7 +137,8 @@ def paper_level(bright_ink):
 def ink_of(grey, name="image"):
     """Grey levels -> (the ink alone, bright on 0, with paper, shadows and noise taken out; whether the page had
     noise or shadows, as a photo or a scan does); ImageError if blank."""
-    if ink_is_dark(grey):  # make the ink the bright part, as in MNIST
+    if ink_is_dark(reduced(grey)):  # make the ink the bright part, as in MNIST (decided at the usual size: a finer grid
+        # for several characters, conae.segment, would only make the median filter slower)
         grey = 255 - grey
     paper, around = paper_level(grey)
     centre = np.median(around) if np.isscalar(paper) else 0.0
@@ -158,15 +160,17 @@ def prepare(image, name="image"):
 
 def clear_ink(image, name="image", longest=WORK_SIDE):
     """Steps 1-4 of a PIL image: (the ink on the working grid, bright on 0; the clear ink, at least a tenth of the
-    strongest). On a noisy or shadowed page, pieces of clear ink far weaker than the main one are specks or a
-    shadow's edge, not ink, and are dropped (a clean page, MNIST's own, keeps every piece). ImageError if blank.
+    strongest). On a noisy or shadowed page, pieces of clear ink with far less ink than the main one, or whose
+    strongest pixel is far weaker than its, are specks or a shadow's edge, not ink, and are dropped (a clean page, MNIST's own, keeps every piece). ImageError if blank.
     longest: the working grid's longer side (reduced)."""
     ink, photographed = ink_of(reduced(grey_levels(image), longest), name)
     clear = ink >= CLEAR * ink.max()
     parts, n = label(clear, structure=EIGHT_NEIGHBOURS)
     if n > 1 and photographed:
         mass = np.bincount(parts.ravel(), weights=ink.ravel())[1:]
-        dropped = np.isin(parts, 1 + np.flatnonzero(mass < SPECK * mass.max()))
+        peak = np.asarray(maximum(ink, parts, range(1, n + 1)))
+        # specks, and pieces whose ink is all far weaker than the strongest (what a shadow's edge leaves)
+        dropped = np.isin(parts, 1 + np.flatnonzero((mass < SPECK * mass.max()) | (peak < FAINT_PIECE * peak.max())))
         ink, clear = np.where(dropped, 0, ink), clear & ~dropped
     return ink, clear
 

@@ -1,12 +1,13 @@
 """Several characters in one picture (a number written on paper, a word): the ink found as conae.prepare finds it
-(steps 1-4: grey, the paper and its shadows taken out, specks dropped), split into characters, each then placed
+(steps 1-4: grey, the paper and its shadows taken out, specks and a shadow's edges dropped), split into characters, each then placed
 in 28x28 by prepare's step 5, as a picture of that character alone would be.
 
 The split: each connected piece of clear ink (scipy.ndimage.label) is a piece of a character; pieces that overlap
 in columns by at least OVERLAP of the narrower one are one character (the dot of an i, a 5 whose bar came loose
 above it). A part much lower than the line (FRAGMENT of its height) or with less than SPECK of the heaviest
 part's ink is a fragment, not a character: it joins the nearest character within REACH (a bar beside a 5's body)
-or, further away, is stray ink and read as none (a dot, a speck). Characters are read left to right. Each pixel of
+or, further away, is stray ink and read as none (a dot, a speck). (On a photo, conae.prepare has already dropped
+the pieces a shadow's edge leaves.) Characters are read left to right. Each pixel of
 ink, the faint halo too, belongs to the character (or the stray ink) whose clear ink is nearest.
 
 Refused, with one line (an ImageError), rather than read as a wrong count: characters that touch (one piece much

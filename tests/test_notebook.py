@@ -15,7 +15,7 @@ from conae.report import baseline_table
 from tests.conftest import FIGURES, REPO, write_split
 
 NOTEBOOK = REPO / "ConAE.ipynb"
-NOTEBOOK_FIGURES = FIGURES + ["explorer", "recognise", "neighbours_latent", "neighbours_decoder_map", "tradeoff",
+NOTEBOOK_FIGURES = FIGURES + ["explorer", "recognise", "number", "pad", "neighbours_latent", "neighbours_decoder_map", "tradeoff",
                               "code_size"]
 TINY = dict(download=False, steps=20, neighbours_steps=20)
 # the data settings of the committed sweep (docs/reproduce.md: conae sweep --data-root ../shared/data --no-download)

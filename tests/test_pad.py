@@ -77,3 +77,13 @@ def test_a_viewer_without_a_kernel_gets_a_picture(pad):
     bundle = pad._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["image/png"]
     assert pad.figure().axes[0].get_title() == "The drawing pad: read as 2026"
+
+
+def test_any_trained_model_can_read_the_pad(splits, tmp_path):
+    from conae.model import ConvAE
+    from conae.recognise import reference_from_model
+    train, _ = splits
+    reference = reference_from_model(ConvAE(3), train)
+    pad = draw(reference, strokes=digit_strokes("17"))
+    assert pad.reference is reference and len(pad.reading["characters"]) == 2
+    assert set(pad.reading["text"]) <= set(train.classes)
