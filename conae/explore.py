@@ -20,12 +20,36 @@ PIXELS = 168   # the decoded image is shown 6x its size
 
 def png_bytes(images, size=PIXELS):
     """PNG of one or more 28x28 images (float in [0, 1] or uint8) side by side, dark ink on white, enlarged."""
-    row = np.concatenate([np.asarray(i, np.float64) / (255 if np.asarray(i).dtype == np.uint8 else 1)
-                          for i in images], axis=1)
-    picture = Image.fromarray((255 * (1 - row.clip(0, 1))).round().astype(np.uint8))
-    picture = picture.resize((size * len(images), size), Image.Resampling.NEAREST)
+    return png_grid([images], size)
+
+
+def png_grid(rows, cell=PIXELS):
+    """PNG of rows of 28x28 images (float in [0, 1] or uint8), dark ink on white, each `cell` pixels high; a short
+    row is padded with paper."""
+    rows = [np.concatenate([np.asarray(i, np.float64) / (255 if np.asarray(i).dtype == np.uint8 else 1)
+                            for i in row], axis=1) for row in rows]
+    width = max(r.shape[1] for r in rows)
+    grid = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
+    picture = Image.fromarray((255 * (1 - grid.clip(0, 1))).round().astype(np.uint8))
+    picture = picture.resize((cell * width // 28, cell * grid.shape[0] // 28), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def with_picture(widget, fig, **kwargs):
+    """A widget's display bundle carrying also a PNG of fig: live in Jupyter, a picture in a viewer without a
+    kernel (and for extract_images.py)."""
+    bundle = widget._repr_mimebundle_(**kwargs)
+    bundle["image/png"] = base64.b64encode(figure_png(fig)).decode()
+    return bundle
+
+
+def figure_png(fig, dpi=100):
+    """PNG bytes of a matplotlib figure, which is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -127,13 +151,7 @@ class Explorer:
         return fig
 
     def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        fig = self.figure()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        bundle["image/png"] = base64.b64encode(buffer.getvalue()).decode()
-        return bundle
+        return with_picture(self.widget, self.figure(), **kwargs)
 
 
 def explore(model, train_split, test_split, k=5, start=0):

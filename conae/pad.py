@@ -8,13 +8,11 @@ among the training codes in 3-D.
     from conae import draw; draw()     # the model that ships with conae
     draw(reference)                     # any trained model: a model.pt's path or a conae.recognise.Reference
 """
-import base64
-import io
-
 import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .explore import figure_png, png_grid, with_picture
 from .prepare import ImageError
 from .recognise import BUNDLED, Reference, load_reference, read
 from .viz import class_colors, class_legend, scatter_3d
@@ -71,26 +69,6 @@ def digit_strokes(digits, left=40, top=40, height=160, width=PEN):
                     for path in DIGIT_PATHS[digit]]
         x += 0.6 * height + 0.35 * height
     return strokes
-
-
-def png(image_rows, cell=CELL):
-    """PNG bytes of rows of 28x28 images (uint8 or float in [0, 1]), dark ink on white, each cell pixels high."""
-    rows = [np.concatenate([np.asarray(i, np.float64) / (255 if np.asarray(i).dtype == np.uint8 else 1)
-                            for i in row], axis=1) for row in image_rows]
-    width = max(r.shape[1] for r in rows)
-    grid = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
-    picture = Image.fromarray((255 * (1 - grid.clip(0, 1))).round().astype(np.uint8))
-    picture = picture.resize((cell * width // 28, cell * grid.shape[0] // 28), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def figure_png(fig, dpi=72):
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 class Pad:
@@ -219,14 +197,14 @@ class Pad:
         self.read()
         if self.reading is None:
             self.vote.value = f"<div style='padding:8px;max-width:260px'>{self.problem}</div>"
-            self.seen.value = png([[np.zeros((28, 28))]])
+            self.seen.value = png_grid([[np.zeros((28, 28))]], CELL)
         else:
             found = self.reading["characters"]
             rows = [[c["prepared"], c["reconstruction"]] + [self.reference.train_images[j] for j in c["nearest"]]
                     for c in found]
-            self.seen.value = png(rows)
+            self.seen.value = png_grid(rows, CELL)
             self.vote.value = self.vote_html()
-        self.view.value = figure_png(self.code_view())
+        self.view.value = figure_png(self.code_view(), dpi=72)
 
     def vote_html(self):
         found = self.reading["characters"]
@@ -287,9 +265,7 @@ class Pad:
         return fig
 
     def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["image/png"] = base64.b64encode(figure_png(self.figure(), dpi=100)).decode()
-        return bundle
+        return with_picture(self.widget, self.figure(), **kwargs)
 
 
 def draw(reference=None, k=5, strokes=()):

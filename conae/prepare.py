@@ -144,6 +144,9 @@ def ink_of(grey, name="image"):
     centre = np.median(around) if np.isscalar(paper) else 0.0
     noise = 6 * 1.4826 * np.median(np.abs(around - centre))  # 6 robust standard deviations: no speck of paper is ink
     ink = np.clip(grey - paper - noise, 0, None)
+    if not np.isscalar(paper):  # under a shadow the ink is as much darker than its paper as in the light, but by
+        # fewer grey levels: brought to the contrast it would have in the page's best light (a flat field)
+        ink *= (255 - paper.min()) / np.maximum(255 - paper, 1)
     if ink.max() < MIN_CONTRAST:
         raise ImageError(f"{name} has no ink: it is blank (or its strokes are as light as the paper)")
     if ink.max() < FAINT:  # faint ink (a photo, a pencil) gets MNIST's full contrast; strong ink stays as it is

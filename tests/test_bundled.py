@@ -118,3 +118,21 @@ def test_pip_install_carries_the_bundled_model(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert {"conae/models/mnist-neighbours.pt", "conae/models/mnist-neighbours.json",
             "conae/models/README.md"} <= set(names)
+
+
+def test_make_model_keeps_what_a_vote_needs_and_says_what_it_is(tmp_path, capsys):
+    import make_model
+    from tests.conftest import figures_off, write_tiny_root
+    root, run = write_tiny_root(tmp_path / "data"), tmp_path / "run"
+    with figures_off():
+        assert main(["train", "--data-root", str(root), "--out", str(run), "--steps", "20", "--batch-size", "32",
+                     "--baselines", "none", "--no-download"]) == 0
+    about = make_model.bundle(run, tmp_path / "models" / "tiny.pt")
+    stored = torch.load(tmp_path / "models" / "tiny.pt", weights_only=True)
+    assert set(stored) == {"model", "config", "history", "codes"}  # not Adam's moments, not the snapshots
+    assert json.loads((tmp_path / "models" / "tiny.json").read_text()) == about
+    assert about["command"] == "make model" and about["training_code"] == code_digest(TRAINING_CODE)
+    assert load_reference(tmp_path / "models" / "tiny.pt").train_images.shape == (300, 28, 28)
+    with pytest.raises(SystemExit):
+        make_model.main(["--data-root", str(tmp_path / "nowhere")])
+    assert "no official MNIST test files (t10k-*) under" in capsys.readouterr().err
