@@ -11,8 +11,9 @@ Preparing (LeCun et al.'s recipe for MNIST, behind a step that takes the paper o
      where the strokes stray from their neighbourhood towards black);
   3. the paper taken out: a grey opening wider than a pen stroke removes the ink and keeps the paper's level
      under every pixel, so that a shadow, a gradient or vignetting is paper, not ink; where the paper is even, one
-     level serves;
-  4. noise below 6 robust standard deviations of the paper dropped, faint ink stretched to full contrast;
+     level serves; under a shadow the ink is brought to the contrast it has in the page's best light;
+  4. noise below 6 robust standard deviations of the paper dropped, faint ink stretched to full contrast; on a
+     photo, specks and the pieces a shadow's soft edge leaves dropped;
   5. cropped to the clear ink, the longer side scaled to 20 pixels keeping the aspect ratio, placed in 28x28 by
      its centre of mass.
 On an image that is already an MNIST digit every step is the identity.
