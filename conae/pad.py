@@ -60,7 +60,7 @@ DIGIT_PATHS = {
 }
 
 
-def digit_strokes(digits, left=40, top=40, height=160, width=PEN):
+def digit_strokes(digits, left=30, top=50, height=130, width=PEN):
     """Strokes of digits written side by side as a person might on the pad (the notebook's example, the tests):
     each digit's pen path in a box `height` tall and 0.6 of that wide, starting at (left, top)."""
     strokes, x = [], left
