@@ -215,8 +215,10 @@ class Pad:
             code = ", ".join(f"{v:.2f}" for v in c["code"][:3])
             lines.append(f"<span class='conae-pad-character'>{n + 1}: <b>{c['label']}</b> with "
                          f"{c['votes']:.0%} of the {self.k} votes, {runner}; code ({code})</span>")
+        strokes = f"{len(self.strokes)} stroke{'s' * (len(self.strokes) != 1)}"
         return (f"<div style='padding:8px;max-width:320px'>read as<br><span class='conae-pad-text' "
-                f"style='font-size:2.4em'><b>{self.reading['text']}</b></span><br>{'<br>'.join(lines)}</div>")
+                f"style='font-size:2.4em'><b>{self.reading['text']}</b></span><br>{'<br>'.join(lines)}<br>"
+                f"<span class='conae-pad-strokes' style='color:#777'>{strokes}</span></div>")
 
     def code_view(self):
         """The training codes in 3-D (a sample of SHOWN), coloured by class, with the drawing's characters as

@@ -14,7 +14,7 @@ from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, unpac
 from .inference import bce_per_image, decode, encode
 from .knn import nearest, neighbour_index, vote
 from .prepare import ImageError, deskewed, grey_levels, read_image
-from .segment import characters
+from .segment import characters, widest
 
 # a neighbours model of MNIST digits that ships inside the package (python make_model.py, `make model`, rebuilds it;
 # conae/models/README.md says what it is): --model's and draw()'s default
@@ -46,6 +46,7 @@ class Reference:
 
     def __post_init__(self):
         self.index = neighbour_index(self.train_codes)
+        self.widest = widest(self.train_images)  # ink alone that is wider is characters that touch
 
 
 def reference_from_model(model, train_split, train_codes=None, test_bce=None, deskew=False):
@@ -98,7 +99,7 @@ def read(image, reference, k=5, name="image"):
     fields too, as before there were several. Each character is prepared (conae.segment.characters, by
     conae.prepare's steps), deskewed where the model's images were, and voted on. ImageError for an image with no
     ink, with characters that touch, or with too many pieces of ink."""
-    boxes, prepared = zip(*characters(image, name))
+    boxes, prepared = zip(*characters(image, name, reference.widest))
     prepared = torch.stack(prepared)
     if reference.deskew:  # as the model's training and test images were
         prepared = deskewed(prepared)

@@ -11,7 +11,8 @@ the pieces a shadow's edge leaves.) Characters are read left to right. Each pixe
 ink, the faint halo too, belongs to the character (or the stray ink) whose clear ink is nearest.
 
 Refused, with one line (an ImageError), rather than read as a wrong count: characters that touch (one piece much
-wider than the line is high), more than MAX_PARTS pieces, and no ink at all.
+wider than the line is high, or, alone, a quarter wider than the model's widest training character), more than MAX_PARTS
+pieces, and no ink at all.
 """
 import numpy as np
 from scipy.ndimage import distance_transform_edt, find_objects, label
@@ -25,15 +26,19 @@ CLOSE = 0.1         # of the tallest piece's height: pieces with a smaller gap b
 FRAGMENT = 0.5      # of the line's height: a piece lower than this is part of a character (a loose bar, a dot)
 REACH = 0.5         # of the line's height: a part further from every character than this is stray ink, read as none
 TOUCHING = 1.5      # a character wider than this many times the line's height is two or more that touch
-TOUCHING_ALONE = 2  # ... or, alone in the picture, than its own height (no MNIST digit is wider than 2)
+MARGIN = 1.25       # ... or, alone in the picture, than a quarter more than the widest training character
+TOUCHING_ALONE = 2  # ... or, alone in the picture, than its own height, where the model's widest character is not
+                    # known (widest() says it: no MNIST digit is wider than 2)
+STRONG = 0.5        # of an image's strongest pixel: the ink whose box widest() measures
 LINE = 40           # pixels: a line of characters less high than this on the working grid is read again on a finer
                     # one (up to the image's own pixels), so that each character has more pixels than its 20x20 box
 
 
-def characters(image, name="image"):
+def characters(image, name="image", widest=TOUCHING_ALONE):
     """A PIL image -> [(box, uint8 tensor [28, 28])], its characters left to right, each box (x, y, width,
     height) in the image's own pixels. One character gives what conae.prepare.prepare gives. ImageError for an
-    image with no ink, with characters that touch, or with more than MAX_PARTS pieces."""
+    image with no ink, with characters that touch, or with more than MAX_PARTS pieces; widest: the width / height
+    beyond which ink alone in the picture is taken for characters that touch (the model's widest character)."""
     longest = WORK_SIDE
     ink, clear = clear_ink(image, name, longest)
     parts, n = label(clear, structure=EIGHT_NEIGHBOURS)
@@ -48,7 +53,7 @@ def characters(image, name="image"):
                          f"({MAX_PARTS}): write fewer characters, or take out what is not one")
     group = character_of_piece(find_objects(parts), np.bincount(parts.ravel(), weights=ink.ravel())[1:])
     groups = np.concatenate([[0], group])[parts]  # the character (1, 2, ...) of each clear pixel, 0 elsewhere
-    check_not_touching(groups, name)
+    check_not_touching(groups, name, widest)
     # every pixel of ink goes with the nearest clear pixel's character (or none, for stray ink): the halo stays with
     # its own strokes
     nearest = distance_transform_edt(~clear, return_distances=False, return_indices=True)
@@ -90,13 +95,26 @@ def character_of_piece(slices, mass):
     return np.array([order.get(g, 0) for g in group])
 
 
-def check_not_touching(groups, name):
+def widest(images):
+    """The widest character among uint8 images [N, 28, 28], as they were prepared: the largest width / height of
+    the boxes of their strong ink (at least STRONG of each image's strongest pixel: a faint background, as some
+    character sets have, is no part of the character's shape)."""
+    images = np.asarray(images, np.float64)
+    clear = images >= STRONG * images.max(axis=(1, 2), keepdims=True).clip(1e-9)
+    spans = []
+    for axis in (1, 2):  # columns, then rows
+        seen = clear.any(axis=axis)
+        spans.append(seen.shape[1] - seen[:, ::-1].argmax(1) - seen.argmax(1))
+    return float((spans[0] / np.maximum(spans[1], 1)).max())
+
+
+def check_not_touching(groups, name, widest=TOUCHING_ALONE):
     """ImageError where a character is too wide to be one: characters that touch cannot be told apart."""
     boxes = find_objects(groups)
     heights = np.array([s[0].stop - s[0].start for s in boxes])
     widths = np.array([s[1].stop - s[1].start for s in boxes])
     line = np.median(heights)
-    limit = TOUCHING * line if len(boxes) > 1 else TOUCHING_ALONE * line
+    limit = TOUCHING * line if len(boxes) > 1 else max(MARGIN * widest, TOUCHING) * line
     if (widths > limit).any():
         where = "one of its characters is" if len(boxes) > 1 else "its ink is"
         raise ImageError(f"{name}: {where} {widths.max() / line:.1f} times as wide as the line is high, so "

@@ -108,8 +108,12 @@ def open_notebook(page, base, token, root, name, cells):
     nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells],
                                 metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                          "language": "python"}}), root / name)
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
-    cells = page.locator(".jp-Notebook .jp-Cell")
+    for session in json.loads(urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10).read()):
+        # an earlier test's notebook and kernel, shut down: only this notebook's kernel is waited for
+        urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}",
+                                                      method="DELETE"), timeout=30)
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}")  # reset: no tab of an earlier test reopened
+    cells = page.locator(".jp-Notebook:visible .jp-Cell")
     cells.first.wait_for(timeout=60_000)
     wait_for_idle_kernel(base, token)  # a cell run before the kernel is connected is dropped
     return cells
@@ -133,98 +137,104 @@ def browser_page():
             browser.close()
 
 
-def test_moving_a_slider_redraws_the_decoded_character_in_jupyterlab(jupyterlab, tmp_path):
-    base, token, root = jupyterlab
-    with browser_page() as page:
-        cell = open_notebook(page, base, token, root, "explorer.ipynb", [EXPLORER_NOTEBOOK]).first
-        run_cell(page, cell)  # the explorer appears below it
-        decoded = page.locator("img.conae-decoded")
-        try:
-            decoded.wait_for(timeout=120_000)
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failed.png"))
-            outputs = page.locator(".jp-OutputArea").all_inner_texts()
-            raise AssertionError(f"no explorer appeared; the cell's output: {outputs} "
-                                 f"(screenshot: {tmp_path / 'failed.png'})") from None
-        page.wait_for_function("document.querySelector('img.conae-decoded').naturalWidth > 0", timeout=30_000)
-        before_src, before = decoded.get_attribute("src"), decoded.screenshot()
-
-        printed = page.locator(".jp-OutputArea-output pre").filter(has_text="z1 from").inner_text()
-        low, high = map(float, printed.split("z1 from ")[1].split()[::2])
-        readout = page.locator(".conae-z1 .widget-readout")
-        value = float(readout.inner_text().replace("\u2212", "-"))  # the readout writes a true minus sign
-        readout.click()
-        page.keyboard.press("Control+A")
-        page.keyboard.type(f"{low if value > (low + high) / 2 else high:.4f}")  # the far end of the range
-        page.keyboard.press("Enter")
-        page.wait_for_function(f"document.querySelector('img.conae-decoded').src !== {before_src!r}",
-                               timeout=30_000)
-        page.wait_for_function("document.querySelector('img.conae-decoded').complete", timeout=30_000)
-        after = decoded.screenshot()
-        assert after != before, "the decoded image did not change when z1 moved"
-        assert float(readout.inner_text().replace("\u2212", "-")) != value
-
-
 PAD_NOTEBOOK = """\
 from conae import draw
 pad = draw()
 pad"""
+SAVE_THE_PAD = 'pad.save("drawn.png")\nprint("saved", len(pad.strokes), "strokes")'
+
+
+@pytest.fixture(scope="module")
+def notebook_page(jupyterlab):
+    """(page, cells, notebook folder): one notebook in JupyterLab, shared by this module's tests (one kernel, one
+    page): the pad, saving the pad's drawing, the explorer, each run by the test that needs it."""
+    base, token, root = jupyterlab
+    with browser_page() as page:
+        yield page, open_notebook(page, base, token, root, "widgets.ipynb",
+                                  [PAD_NOTEBOOK, SAVE_THE_PAD, EXPLORER_NOTEBOOK]), root
+
+
+def test_moving_a_slider_redraws_the_decoded_character_in_jupyterlab(notebook_page, tmp_path):
+    page, cells, _ = notebook_page
+    run_cell(page, cells.nth(2))  # the explorer appears below it
+    decoded = page.locator("img.conae-decoded")
+    try:
+        decoded.wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failed.png"))
+        outputs = page.locator(".jp-OutputArea").all_inner_texts()
+        raise AssertionError(f"no explorer appeared; the cell's output: {outputs} "
+                             f"(screenshot: {tmp_path / 'failed.png'})") from None
+    page.wait_for_function("document.querySelector('img.conae-decoded').naturalWidth > 0", timeout=30_000)
+    before_src, before = decoded.get_attribute("src"), decoded.screenshot()
+
+    printed = page.locator(".jp-OutputArea-output pre").filter(has_text="z1 from").inner_text()
+    low, high = map(float, printed.split("z1 from ")[1].split()[::2])
+    readout = page.locator(".conae-z1 .widget-readout")
+    value = float(readout.inner_text().replace("\u2212", "-"))  # the readout writes a true minus sign
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(f"{low if value > (low + high) / 2 else high:.4f}")  # the far end of the range
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelector('img.conae-decoded').src !== {before_src!r}",
+                           timeout=30_000)
+    page.wait_for_function("document.querySelector('img.conae-decoded').complete", timeout=30_000)
+    after = decoded.screenshot()
+    assert after != before, "the decoded image did not change when z1 moved"
+    assert float(readout.inner_text().replace("\u2212", "-")) != value
+
+
 # a 4 written in two strokes, as many write it, in the pad's pixels: the corner, then the stem
 FOUR = [[(80, 40), (60, 140), (150, 140)], [(125, 60), (125, 200)]]
 
 
-def test_writing_on_the_pad_shows_the_vote_recognise_gives_and_undo_and_clear_work(jupyterlab, tmp_path, capsys):
+def test_writing_on_the_pad_shows_the_vote_recognise_gives_and_undo_and_clear_work(notebook_page, tmp_path, capsys):
     from conae.cli import main
 
-    base, token, root = jupyterlab
-    with browser_page() as page:
-        cells = open_notebook(page, base, token, root, "pad.ipynb",
-                              [PAD_NOTEBOOK, 'pad.save("drawn.png")\nprint("saved", len(pad.strokes), "strokes")'])
-        run_cell(page, cells.nth(0))
-        canvas = page.locator("canvas.conae-pad, .conae-pad canvas").last
-        try:
-            canvas.wait_for(timeout=120_000)
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failed.png"))
-            raise AssertionError(f"no pad appeared; the cell's output: "
-                                 f"{page.locator('.jp-OutputArea').all_inner_texts()}") from None
-        vote = page.locator(".conae-pad-vote")
-        vote.filter(has_text="The pad is empty").wait_for(timeout=30_000)
-        box = canvas.bounding_box()
-        for stroke in FOUR:  # written with the mouse, a few moves per segment
-            page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-            page.mouse.down()
-            for x, y in stroke[1:]:
-                page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-            page.mouse.up()
-            page.wait_for_timeout(300)
-        shown = page.locator(".conae-pad-character")
-        shown.first.wait_for(timeout=30_000)
-        page.wait_for_function("document.querySelectorAll('.conae-pad-text').length === 1", timeout=30_000)
-        page.wait_for_timeout(1500)  # the second stroke's reading replaces the first's
-        text = page.locator(".conae-pad-text").inner_text()
-        characters = shown.all_inner_texts()
+    page, cells, root = notebook_page
+    run_cell(page, cells.nth(0))
+    canvas = page.locator("canvas.conae-pad, .conae-pad canvas").last
+    try:
+        canvas.wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failed.png"))
+        raise AssertionError(f"no pad appeared; the cell's output: "
+                             f"{page.locator('.jp-OutputArea').all_inner_texts()}") from None
+    vote = page.locator(".conae-pad-vote")
+    vote.filter(has_text="The pad is empty").wait_for(timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for stroke in FOUR:  # written with the mouse, a few moves per segment
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+        page.mouse.up()
+    page.locator(".conae-pad-strokes").filter(has_text="2 strokes").wait_for(timeout=30_000)
+    shown = page.locator(".conae-pad-character")
+    text = page.locator(".conae-pad-text").inner_text()
+    characters = shown.all_inner_texts()
 
-        run_cell(page, cells.nth(1))
-        page.locator(".jp-OutputArea-output pre").filter(has_text="saved 2 strokes").wait_for(timeout=30_000)
-        output = cells.nth(0).locator(".jp-OutputArea")
-        output.screenshot(path=str(tmp_path / "pad.png"))
-        if os.environ.get("CONAE_PAD_SCREENSHOT"):  # the README's picture (docs/reproduce.md)
-            output.screenshot(path=os.environ["CONAE_PAD_SCREENSHOT"])
+    run_cell(page, cells.nth(1))
+    page.locator(".jp-OutputArea-output pre").filter(has_text="saved 2 strokes").wait_for(timeout=30_000)
+    output = cells.nth(0).locator(".jp-OutputArea")
+    output.screenshot(path=str(tmp_path / "pad.png"))
+    if os.environ.get("CONAE_PAD_SCREENSHOT"):  # the README's picture (docs/reproduce.md)
+        output.screenshot(path=os.environ["CONAE_PAD_SCREENSHOT"])
 
-        capsys.readouterr()
-        assert main(["recognise", str(root / "drawn.png"), "--json"]) == 0
-        reading, = json.loads(capsys.readouterr().out)
-        assert text == reading["text"]
-        assert len(characters) == len(reading["characters"])
-        for n, (seen, read) in enumerate(zip(characters, reading["characters"])):
-            assert seen.startswith(f"{n + 1}: {read['label']} with {read['votes']:.0%} of the 5 votes")
+    capsys.readouterr()
+    assert main(["recognise", str(root / "drawn.png"), "--json"]) == 0
+    reading, = json.loads(capsys.readouterr().out)
+    assert text == reading["text"]
+    assert len(characters) == len(reading["characters"])
+    for n, (seen, read) in enumerate(zip(characters, reading["characters"])):
+        assert seen.startswith(f"{n + 1}: {read['label']} with {read['votes']:.0%} of the 5 votes")
 
-        page.locator(".conae-pad-undo").click()  # the stem goes: the corner alone is read, or refused
-        page.wait_for_function(f"!document.querySelector('.conae-pad-vote').innerText.includes({characters[0]!r})"
-                               " || document.querySelectorAll('.conae-pad-character').length !== "
-                               f"{len(characters)}", timeout=30_000)
-        page.locator(".conae-pad-clear").click()
-        vote.filter(has_text="The pad is empty").wait_for(timeout=30_000)
-        run_cell(page, cells.nth(1))
-        page.locator(".jp-OutputArea-output pre").filter(has_text="saved 0 strokes").wait_for(timeout=30_000)
+    page.locator(".conae-pad-undo").click()  # the stem goes: the corner alone is read
+    page.locator(".conae-pad-strokes").filter(has_text="1 stroke").wait_for(timeout=30_000)
+    run_cell(page, cells.nth(1))
+    page.locator(".jp-OutputArea-output pre").filter(has_text="saved 1 strokes").wait_for(timeout=30_000)
+    page.locator(".conae-pad-clear").click()
+    vote.filter(has_text="The pad is empty").wait_for(timeout=30_000)
+    run_cell(page, cells.nth(1))
+    page.locator(".jp-OutputArea-output pre").filter(has_text="saved 0 strokes").wait_for(timeout=30_000)

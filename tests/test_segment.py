@@ -88,6 +88,7 @@ def test_what_cannot_be_split_is_one_line():
     draw.ellipse((20, 40, 280, 80), outline=0, width=6)  # one piece six times as wide as high
     with pytest.raises(ImageError, match="^flat: its ink is .* times as wide"):
         characters(alone, "flat")
+    assert len(characters(alone, "flat", widest=6)) == 1  # a model of characters that wide reads it
     dots, draw = page((400, 120))
     for i in range(MAX_PARTS + 1):
         draw.ellipse((5 + 9 * i, 50, 10 + 9 * i, 55), fill=0)
