@@ -36,9 +36,11 @@ LINE = 40           # pixels: a line of characters less high than this on the wo
 
 def characters(image, name="image", widest=TOUCHING_ALONE):
     """A PIL image -> [(box, uint8 tensor [28, 28])], its characters left to right, each box (x, y, width,
-    height) in the image's own pixels. One character gives what conae.prepare.prepare gives. ImageError for an
-    image with no ink, with characters that touch, or with more than MAX_PARTS pieces; widest: the width / height
-    beyond which ink alone in the picture is taken for characters that touch (the model's widest character)."""
+    height) in the image's own pixels. One character gives what conae.prepare.prepare gives (unless its pieces are
+    so small on prepare's working grid that they are read on a finer one, as several small characters are).
+    ImageError for an image with no ink, with characters that touch, or with more than MAX_PARTS pieces. widest:
+    the width / height beyond which ink alone in the picture is taken for characters that touch (the model's
+    widest character)."""
     longest = WORK_SIDE
     ink, clear = clear_ink(image, name, longest)
     parts, n = label(clear, structure=EIGHT_NEIGHBOURS)
@@ -75,7 +77,8 @@ def character_of_piece(slices, mass):
     overlap = np.minimum(right[:, None], right[None]) - np.maximum(left[:, None], left[None])
     narrower = np.minimum((right - left)[:, None], (right - left)[None])
     tallest = (bottom - top).max()
-    # pieces that overlap in columns, or nearly touch (a pen that skipped), are one character
+    # pieces that overlap in columns by half the narrower, or nearly touch (a pen that skipped), are one character;
+    # a small overlap is not (neighbours in a slanted hand overlap a little)
     n, group = connected_components((overlap >= OVERLAP * narrower) | ((overlap > -CLOSE * tallest) & (overlap <= 0)),
                                     directed=False)
     spans = [(left[group == g].min(), right[group == g].max(), top[group == g].min(), bottom[group == g].max())

@@ -147,16 +147,16 @@ SAVE_THE_PAD = 'pad.save("drawn.png")\nprint("saved", len(pad.strokes), "strokes
 @pytest.fixture(scope="module")
 def notebook_page(jupyterlab):
     """(page, cells, notebook folder): one notebook in JupyterLab, shared by this module's tests (one kernel, one
-    page): the pad, saving the pad's drawing, the explorer, each run by the test that needs it."""
+    page): the explorer, the pad, saving the pad's drawing, each run by the test that needs it."""
     base, token, root = jupyterlab
     with browser_page() as page:
         yield page, open_notebook(page, base, token, root, "widgets.ipynb",
-                                  [PAD_NOTEBOOK, SAVE_THE_PAD, EXPLORER_NOTEBOOK]), root
+                                  [EXPLORER_NOTEBOOK, PAD_NOTEBOOK, SAVE_THE_PAD]), root
 
 
 def test_moving_a_slider_redraws_the_decoded_character_in_jupyterlab(notebook_page, tmp_path):
     page, cells, _ = notebook_page
-    run_cell(page, cells.nth(2))  # the explorer appears below it
+    run_cell(page, cells.nth(0))  # the explorer appears below it
     decoded = page.locator("img.conae-decoded")
     try:
         decoded.wait_for(timeout=120_000)
@@ -173,6 +173,7 @@ def test_moving_a_slider_redraws_the_decoded_character_in_jupyterlab(notebook_pa
     readout = page.locator(".conae-z1 .widget-readout")
     value = float(readout.inner_text().replace("\u2212", "-"))  # the readout writes a true minus sign
     readout.click()
+    page.wait_for_function("document.activeElement.classList.contains('widget-readout')", timeout=30_000)
     page.keyboard.press("Control+A")
     page.keyboard.type(f"{low if value > (low + high) / 2 else high:.4f}")  # the far end of the range
     page.keyboard.press("Enter")
@@ -192,7 +193,7 @@ def test_writing_on_the_pad_shows_the_vote_recognise_gives_and_undo_and_clear_wo
     from conae.cli import main
 
     page, cells, root = notebook_page
-    run_cell(page, cells.nth(0))
+    run_cell(page, cells.nth(1))
     canvas = page.locator("canvas.conae-pad, .conae-pad canvas").last
     try:
         canvas.wait_for(timeout=120_000)
@@ -215,9 +216,9 @@ def test_writing_on_the_pad_shows_the_vote_recognise_gives_and_undo_and_clear_wo
     text = page.locator(".conae-pad-text").inner_text()
     characters = shown.all_inner_texts()
 
-    run_cell(page, cells.nth(1))
+    run_cell(page, cells.nth(2))
     page.locator(".jp-OutputArea-output pre").filter(has_text="saved 2 strokes").wait_for(timeout=30_000)
-    output = cells.nth(0).locator(".jp-OutputArea")
+    output = cells.nth(1).locator(".jp-OutputArea")
     output.screenshot(path=str(tmp_path / "pad.png"))
     if os.environ.get("CONAE_PAD_SCREENSHOT"):  # the README's picture (docs/reproduce.md)
         output.screenshot(path=os.environ["CONAE_PAD_SCREENSHOT"])
@@ -232,9 +233,9 @@ def test_writing_on_the_pad_shows_the_vote_recognise_gives_and_undo_and_clear_wo
 
     page.locator(".conae-pad-undo").click()  # the stem goes: the corner alone is read
     page.locator(".conae-pad-strokes").filter(has_text="1 stroke").wait_for(timeout=30_000)
-    run_cell(page, cells.nth(1))
+    run_cell(page, cells.nth(2))
     page.locator(".jp-OutputArea-output pre").filter(has_text="saved 1 strokes").wait_for(timeout=30_000)
     page.locator(".conae-pad-clear").click()
     vote.filter(has_text="The pad is empty").wait_for(timeout=30_000)
-    run_cell(page, cells.nth(1))
+    run_cell(page, cells.nth(2))
     page.locator(".jp-OutputArea-output pre").filter(has_text="saved 0 strokes").wait_for(timeout=30_000)
