@@ -85,8 +85,7 @@ class Pad:
         self.strokes = [(width, list(points)) for width, points in strokes]  # finished strokes
         self.drawing = None  # the stroke being drawn
         self.reading, self.problem = None, None
-        shown = np.random.default_rng(0).permutation(len(self.reference.train_codes))[:SHOWN]
-        self.shown = shown
+        self.shown = np.random.default_rng(0).permutation(len(self.reference.train_codes))[:SHOWN]
         self.canvas = Canvas(width=self.size[0], height=self.size[1],
                              layout=widgets.Layout(width=f"{self.size[0]}px", height=f"{self.size[1]}px",
                                                    border="1px solid #888"))
@@ -190,7 +189,8 @@ class Pad:
             try:
                 self.reading = read(self.image(), self.reference, self.k, "the pad")
             except ImageError as e:
-                self.problem = str(e).replace("the pad: ", "", 1)[:1].upper() + str(e).replace("the pad: ", "", 1)[1:]
+                problem = str(e).replace("the pad: ", "", 1)
+                self.problem = problem[:1].upper() + problem[1:]
         return self.reading
 
     def update(self):
