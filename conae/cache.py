@@ -1,6 +1,6 @@
 """Work that depends only on its inputs, kept on disk so that a second run on the same machine reuses it: the
-deskewed images of a data set and the baselines' codes (UMAP and t-SNE take seconds to tens of seconds, every
-run, for the same images).
+deskewed images of a data set, the prepared images of a folder data set (conae.folder) and the baselines' codes
+(UMAP and t-SNE take seconds to tens of seconds, every run, for the same images).
 
 An entry is one .npz file named by a hash of everything its result depends on: the input arrays' bytes, the
 settings, the source of the conae module that computes it, the versions of the libraries it calls and the machine's

@@ -73,7 +73,9 @@ def build_parser():
     data_flags = argparse.ArgumentParser(add_help=False)  # where the images come from: every training command
     data_flags.add_argument("--dataset",
                             help=f"character set: {', '.join(DATASETS)} (default: mnist); its files go under DATA_ROOT/FOLDER/raw as "
-                                 "torchvision lays them out, else it is downloaded; the offline sample is MNIST only")
+                                 "torchvision lays them out, else it is downloaded; the offline sample is MNIST only. "
+                                 "Or folder:PATH, your own images: one folder per class (torchvision's ImageFolder "
+                                 "layout), or train/ and test/ each holding them")
     data_flags.add_argument("--data-root", help="folder holding MNIST/raw/*-ubyte[.gz] (or FashionMNIST/raw/..., "
                                                 "...; default: data)")
     data_flags.add_argument("--train-subset", type=int,

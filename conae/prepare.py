@@ -24,6 +24,7 @@ centre of mass at the field's centre. A writer's slant says nothing about the ch
 spend itself on it.
 """
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -71,7 +72,10 @@ def read_image(path):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(f"{path} is too large to read safely ({str(e).splitlines()[0][:80]})") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
-        raise ImageError(f"{path} is not an image PIL can read ({str(e).splitlines()[0][:80]})") from None
+        if Path(path).is_file() and Path(path).stat().st_size == 0:
+            raise ImageError(f"{path} is empty (0 bytes)") from None
+        reason = str(e).splitlines()[0].replace(f" '{path}'", "")  # PIL's reason, less the path it repeats
+        raise ImageError(f"{path} is not an image PIL can read ({reason[:80]})") from None
 
 
 def grey_levels(image):
@@ -222,7 +226,8 @@ def deskewed(images):
             out[i] = ink
             continue
         cy, cx = (rows * ink).sum() / mass, (cols * ink).sum() / mass
-        slant = ((rows - cy) * (cols - cx) * ink).sum() / ((rows - cy) ** 2 * ink).sum()
+        spread = ((rows - cy) ** 2 * ink).sum()
+        slant = ((rows - cy) * (cols - cx) * ink).sum() / spread if spread > 0 else 0.0  # ink in one row: upright
         shear = np.array([[1.0, 0.0], [slant, 1.0]])  # output (row, col) -> input (row, col + slant * row)
         out[i] = affine_transform(ink, shear, offset=np.array([cy, cx]) - shear @ centre, order=1)
     return torch.from_numpy(np.clip(np.round(out), 0, 255).astype(np.uint8)).reshape(batch.shape)

@@ -75,8 +75,8 @@ def make_figures(model, train_split, test_split, history, snapshots, metrics, te
 def saved_results(path, dataset, what, how):
     """The results saved at path (a sweep.json or comparison.json) if they were made on dataset; else None,
     saying so and how to make them (a sweep or comparison of one data set is never shown as another's)."""
-    from .data import DATASETS
-    title = DATASETS[dataset].title
+    from .data import dataset_title
+    title = dataset_title(dataset)
     try:
         saved = json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -84,7 +84,7 @@ def saved_results(path, dataset, what, how):
         return None
     made_on = saved.get("dataset") or saved.get("config", {}).get("dataset", "mnist")
     if made_on != dataset:
-        print(f"No {what} saved for {title} ({path} was made on {DATASETS[made_on].title}): make one with {how} "
+        print(f"No {what} saved for {title} ({path} was made on {dataset_title(made_on)}): make one with {how} "
               "and point this notebook at its file")
         return None
     return saved

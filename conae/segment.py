@@ -101,14 +101,16 @@ def character_of_piece(slices, mass):
 def widest(images):
     """The widest character among uint8 images [N, 28, 28], as they were prepared: the largest width / height of
     the boxes of their strong ink (at least STRONG of each image's strongest pixel: a faint background, as some
-    character sets have, is no part of the character's shape)."""
+    character sets have, is no part of the character's shape); infinite for a set with characters as flat as a dash."""
     images = np.asarray(images, np.float64)
     clear = images >= STRONG * images.max(axis=(1, 2), keepdims=True).clip(1e-9)
     spans = []
     for axis in (1, 2):  # columns, then rows
         seen = clear.any(axis=axis)
         spans.append(seen.shape[1] - seen[:, ::-1].argmax(1) - seen.argmax(1))
-    return float((spans[0] / np.maximum(spans[1], 1)).max())
+    # ink at most 2 pixels high says only that the character is at least that wide (a dash, a bar): no width is
+    # then too wide for one character
+    return float(np.where(spans[1] <= 2, np.inf, spans[0] / np.maximum(spans[1], 1)).max())
 
 
 def check_not_touching(groups, name, widest=TOUCHING_ALONE):

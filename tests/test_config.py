@@ -42,7 +42,10 @@ def test_the_learning_rate_is_a_finite_positive_number_up_to_the_cap():
     ("schedule", "constant", "cosine", "onecycle, constant"),
     ("optimizer", "adam", "sgd", "adamw, adam"),
     ("preset", "neighbours", "fast", "default, original, neighbours"),
-    ("dataset", "emnist-letters", "letters", "mnist, fashion-mnist, kmnist, emnist-letters"),
+    ("dataset", "emnist-letters", "letters", "mnist, fashion-mnist, kmnist, emnist-letters, or folder:PATH (a "
+                                            "folder of your own images, one folder per class)"),
+    ("dataset", "folder:my/letters", "folder:", "mnist, fashion-mnist, kmnist, emnist-letters, or folder:PATH (a "
+                                                "folder of your own images, one folder per class)"),
 ])
 def test_choices_name_every_allowed_value(name, good, bad, choices):
     check_setting(name, good)

@@ -299,7 +299,7 @@ def test_each_source_is_named_exactly_and_each_fallback_warns(tmp_path):
                             "place the IDX files there or turn download on (the offline fallback sample is MNIST only)")
     with pytest.raises(DataError) as e:
         load_data(tmp_path, dataset="letters")
-    assert str(e.value) == "unknown dataset 'letters': choose one of mnist, fashion-mnist, kmnist, emnist-letters"
+    assert str(e.value) == "unknown dataset 'letters': choose one of mnist, fashion-mnist, kmnist, emnist-letters, or folder:PATH"
 
 
 def test_load_data_says_where_each_split_came_from_unless_asked_not_to(tiny_root, capsys):

@@ -12,7 +12,8 @@ import pytest
 from conae.compare import comparison_table, seeds_table, sweep_table
 from conae.config import make_config
 from conae.report import baseline_table
-from tests.conftest import FIGURES, REPO, write_split
+from tests.conftest import FIGURES, REPO
+from tests.test_folder import SHAPES, write_shapes
 
 NOTEBOOK = REPO / "ConAE.ipynb"
 NOTEBOOK_FIGURES = FIGURES + ["explorer", "recognise", "number", "pad", "neighbours_latent", "neighbours_decoder_map", "tradeoff",
@@ -73,18 +74,20 @@ def test_the_notebook_runs_headless_and_shows_every_figure_table_and_file(reexec
 
 
 @pytest.mark.slow
-def test_notebook_on_a_second_data_set_shows_no_mnist_results_as_its_own(tmp_path):
-    root = tmp_path / "data"
-    write_split(root, "train", 300, seed=1, gz=True, folder="FashionMNIST")
-    write_split(root, "t10k", 100, seed=2, gz=True, folder="FashionMNIST")
-    nb = run(tmp_path, dataset="fashion-mnist", data_root=str(root), baselines="pca", **TINY)
+def test_notebook_on_a_folder_of_your_own_characters_shows_no_mnist_results_as_its_own(tmp_path):
+    """A second data set through papermill: a folder of images (ImageFolder layout), which every other data set's
+    path shares from the notebook's first cell on."""
+    write_shapes(tmp_path / "shapes")
+    nb = run(tmp_path, dataset=f"folder:{tmp_path / 'shapes'}", baselines="pca", **TINY)
     text = printed(nb)
-    assert "train: 300 images from Fashion-MNIST train files in FashionMNIST/raw under the data root" in text
-    assert "No code-size sweep saved for Fashion-MNIST" in text and "conae sweep --dataset fashion-mnist" in text
-    assert "No comparison saved for Fashion-MNIST" in text
+    assert "train: 40 images from folder shapes, all but a sixth of each class (a fixed split" in text
+    assert "No code-size sweep saved for folder shapes" in text and "conae sweep --dataset folder:" in text
+    assert "No comparison saved for folder shapes" in text
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["classes"][0] == "T-shirt/top" and "sweep" not in metrics and "comparison" not in metrics
-    assert metrics["n_train"] == 300 and metrics["steps"] == 20 and len(metrics["epochs"]) == 10  # the parameters
+    assert tuple(metrics["classes"]) == SHAPES and "sweep" not in metrics and "comparison" not in metrics
+    assert metrics["n_train"] == 40 and metrics["steps"] == 20 and len(metrics["epochs"]) == 10  # the parameters
+    assert all(len(pngs(cell)) == 1 for cell in figure_cells(nb).values() if cell.metadata["figure"] not in
+               ("tradeoff", "code_size"))  # every figure of the run, with the folder's 4 classes
 
 
 @pytest.mark.slow

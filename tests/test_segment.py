@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conae.prepare import WORK_SIDE, ImageError, prepare
-from conae.segment import MAX_PARTS, characters
+from conae.segment import MAX_PARTS, characters, widest
 from transfer_set import photographed, written_number
 from tests.test_recognise import mnist_digits, similar
 
@@ -96,3 +96,10 @@ def test_what_cannot_be_split_is_one_line():
         characters(dots, "dots")
     with pytest.raises(ImageError, match="^blank has no ink"):
         characters(page()[0], "blank")
+
+
+def test_a_set_with_characters_as_flat_as_a_dash_lets_a_lone_wide_character_through():
+    dashes = np.zeros((3, 28, 28), np.uint8)
+    dashes[:, 14, 4:24] = 255  # 20 pixels wide, 1 high
+    assert widest(dashes) == np.inf
+    assert np.isfinite(widest(np.pad(np.full((3, 20, 10), 255, np.uint8), ((0, 0), (4, 4), (9, 9)))))
