@@ -9,9 +9,11 @@ from PIL import Image, ImageDraw
 
 import conae.folder
 import conae.prepare
+from conae.checkpoint import load_checkpoint
 from conae.cli import main
 from conae.config import ConfigError, make_config
 from conae.data import DataError, check_data_root, load_data, load_splits
+from conae.explore import explore
 
 from .test_robustness import assert_one_line_error
 
@@ -156,6 +158,9 @@ def test_a_model_of_a_folder_keeps_its_class_names_through_recognise(shapes, tmp
     readings = json.loads(capsys.readouterr().out)
     assert all(r["label"] in SHAPES and r["text"] == r["label"] for r in readings)
     assert all(r["runner_up"] is None or r["runner_up"]["label"] in SHAPES for r in readings)
+    model, cfg = load_checkpoint(out / "model.pt")[:2]
+    explorer = explore(model, *load_splits(cfg, verbose=False))  # the explorer names the folder's classes too
+    assert explorer.state()[1] in SHAPES and any(f"<b>{kind}</b>" in explorer.source.value for kind in SHAPES)
     assert main(["compare", "--dataset", f"folder:{shapes[1]}", "--presets", "default", "--seeds", "0",
                  "--steps", "20", "--baselines", "pca", "--out", str(tmp_path / "compare")]) == 0
     comparison = json.loads((tmp_path / "compare" / "comparison.json").read_text())
