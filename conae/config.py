@@ -103,8 +103,8 @@ def check_setting(name, value):
         raise ConfigError(name, f"preset = {value!r}: choose one of {', '.join(PRESETS)}")
     if name == "dataset":
         from .data import DATASETS
-        from .folder import PREFIX
-        if value not in DATASETS and not (isinstance(value, str) and value.startswith(PREFIX) and value != PREFIX):
+        from .folder import PREFIX, is_folder
+        if value not in DATASETS and not (is_folder(value) and value != PREFIX):
             raise ConfigError(name, f"dataset = {value!r}: choose one of {', '.join(DATASETS)}, or {PREFIX}PATH "
                                     "(a folder of your own images, one folder per class)")
 
