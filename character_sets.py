@@ -8,11 +8,11 @@ on real characters offline. Beside the notebook, outside the package: bench/fold
 - devanagari: the Devanagari digits 0-9 (the folders are named by their values), in the fonts that have them
   (Debian's fonts-deva, fonts-freefont-ttf).
 
-Each character of each font file is written several times with the moves a pen makes: its size, its weight (a
-stroke around the glyph), its slant and its place on the page, dark ink on light paper. A third of the font
-designs (the same ones on every machine: by a hash of their names; a design's weights, widths and metric clones
-are one design) are held out: test/ holds only designs that train/ never saw. Fonts are a stand-in for handwriting: a font is one writer who never varies, so held-out fonts
-measure how a code carries to new styles, not to new hands.
+Each character of each font file is written several times with the moves a pen makes: its size, its weight (a stroke
+around the glyph), its slant and its place on the page, dark ink on light paper. A third of the font designs (the
+same ones on every machine: by a hash of their names; a design's weights, widths and metric clones are one design)
+are held out: test/ holds only designs that train/ never saw. Fonts are a stand-in for handwriting: a font is one
+writer who never varies, so held-out fonts measure how a code carries to new styles, not to new hands.
 
     python character_sets.py letters data/letters      # then: conae train --dataset folder:data/letters
     python character_sets.py devanagari data/devanagari
