@@ -7,6 +7,8 @@ from .errors import UserError
 
 UMAP_NEIGHBOURS = 15         # UMAP's default neighbours per image: the neighbour layout's and the UMAP baseline's
 MAX_NEIGHBOUR_FIT = 10_000   # UMAP and t-SNE are fitted on at most this many training images (a fixed random subset)
+MAX_LAYOUT = 60_000          # the neighbour layout covers up to this many training images: all of MNIST's 60,000
+                             # (36 s on 2 cores; docs/results.md, "Characters from anywhere")
 HEADLINE_K = (1, 5)          # the k of the k-NN accuracies a run, a grid and a table report
 
 
@@ -44,7 +46,7 @@ class Config:
     n_neighbors: int = UMAP_NEIGHBOURS  # UMAP's neighbours per image
     min_dist: float = 0.1        # UMAP's minimum distance between laid-out points
     layout_pca: int = 0          # UMAP measures pixel distances in the first this many principal components (0: all)
-    layout_max: int = MAX_NEIGHBOUR_FIT  # UMAP is fitted on at most this many training images (a fixed random subset)
+    layout_max: int = MAX_LAYOUT  # UMAP is fitted on at most this many training images (a fixed random subset)
     # run
     seed: int = 0
     device: str = "auto"         # "auto" picks cuda, then mps, then cpu

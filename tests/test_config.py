@@ -98,7 +98,7 @@ def test_the_presets_are_the_documented_recipes():
     assert (neighbours.neighbours, neighbours.neighbours_decay, neighbours.n_neighbors, neighbours.min_dist,
             neighbours.layout_pca, neighbours.layout_max, neighbours.shift, neighbours.rotate, neighbours.zoom,
             neighbours.elastic, neighbours.pen, neighbours.steps) == \
-        (1.0, 0.85, 15, 0.5, 50, 10_000, 2, 6.0, 0.05, 10.0, 0.3, 6000)
+        (1.0, 0.85, 15, 0.5, 50, 60_000, 2, 6.0, 0.05, 10.0, 0.3, 6000)
 
 
 def test_a_config_read_back_from_an_old_checkpoint_gets_what_old_runs_did():
