@@ -2,7 +2,8 @@
 beside `default` and UMAP's and t-SNE's 3 numbers fitted on the same images, every number on the official 10,000
 test images; then, at the largest size, a curve of `neighbours`' 5-NN against its training seconds.
 
-    python bench/full_size.py [--data-root DIR] [--seeds 0,1,2] [--sizes 5000,60000] [--curve 2000,12000,20785]
+    python bench/full_size.py [--data-root DIR] [--seeds 0,1,2] [--sizes 60000,5000] [--curve 2000,12000,20785]
+                              [--set FIELD=VALUE ...]
 
 Without --data-root, Debian's dataset-fashion-mnist package is used (linked into a temporary data root). Every run
 trains in this process, one after another, on the images as the presets see them (deskewed). UMAP is handed each
@@ -11,9 +12,11 @@ size, not a subset, with their fixed seed (conae.baselines), so they are fitted 
 those of the run that computed them: CONAE_CACHE=EMPTY_DIR times them here). Prints a row per run
 as it ends (test BCE, 1-NN, 5-NN and seconds: for the presets, layout plus training), then per size the median over
 the seeds, the ratios the targets ask for, and the curve: the same preset and seed with other budgets of steps
-(--curve; the preset's own budget is the seed's row).
+(--curve; the preset's own budget is the seed's row). --set changes a field of the `neighbours` preset for every
+run of it (a lever: --set neighbours_decay=0 --set elastic=0.0; the value is read as JSON).
 """
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -33,10 +36,10 @@ PRESETS = ("default", "neighbours")
 EMBEDDINGS = {"umap": "UMAP, 3 numbers", "tsne": "t-SNE, 3 numbers"}
 
 
-def trained(preset, root, subset, seed, steps=None):
-    """dict(bce, knn {1: 1-NN, 5: 5-NN}, seconds: layout plus training) of one run."""
+def trained(preset, root, subset, seed, steps=None, changes=None):
+    """dict(bce, knn {1: 1-NN, 5: 5-NN}, seconds: layout plus training, steps) of one run."""
     cfg = make_config(preset, dataset="fashion-mnist", data_root=str(root), download=False, train_subset=subset,
-                      seed=seed, steps=steps)
+                      seed=seed, steps=steps, **(changes or {}))
     train, test = load_splits(cfg, verbose=False)
     model, history, _ = fit(cfg, train, test, verbose=False)
     train_codes, test_codes, test_bce = split_codes(model, train, test)
@@ -73,11 +76,16 @@ def main():
     parser.add_argument("--sizes", default="60000,5000", help="training-set sizes, comma-separated (60000: all)")
     parser.add_argument("--curve", default="2000,12000,20785",
                         help="other budgets of steps for the curve at the largest size (none: no curve)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change a field of the neighbours preset (a JSON value), for every run of it")
     args = parser.parse_args()
+    changes = {field: json.loads(value) for field, value in (change.split("=", 1) for change in args.set)}
     root = args.data_root or tempfile.mkdtemp()
     if not args.data_root and not link_debian_files("fashion-mnist", root):
         sys.exit("no --data-root and no Debian dataset-fashion-mnist package")
     seeds = [int(s) for s in args.seeds.split(",")]
+    if changes:
+        print(f"the neighbours preset with {changes}", flush=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     subset = {size: 0 if size >= 60000 else size for size in sizes}  # 0: all the training images
     runs, rows = {}, []
@@ -90,14 +98,15 @@ def main():
     for size in sizes:
         for seed in seeds:
             for preset in PRESETS:
-                record(size, f"`{preset}`, seed {seed}", trained(preset, root, subset[size], seed))
+                record(size, f"`{preset}`, seed {seed}",
+                       trained(preset, root, subset[size], seed, changes=changes if preset == "neighbours" else None))
         for name, code in EMBEDDINGS.items():
             record(size, code, embedded(name, root, subset[size]))
     curve = [] if args.curve == "none" else [int(s) for s in args.curve.split(",")]
     largest = max(sizes)
     points = [(r["steps"], r["seconds"], r["knn"][5]) for r in runs[largest, f"`neighbours`, seed {seeds[0]}"]]
     for steps in curve:
-        result = trained("neighbours", root, subset[largest], seeds[0], steps)
+        result = trained("neighbours", root, subset[largest], seeds[0], steps, changes)
         points.append((steps, result["seconds"], result["knn"][5]))
         print(f"curve: {steps:,} steps, {result['seconds']:.0f} s, 5-NN {result['knn'][5]:.3f}", flush=True)
 
