@@ -69,6 +69,12 @@ def median(results, pick):
     return statistics.median(pick(r) for r in results)
 
 
+def median_knn5(runs, size, code):
+    """The median 5-NN of the runs at size whose code starts with code: a preset's seeds, or one embedding."""
+    return statistics.median(r["knn"][5] for (at, name), results in runs.items() if at == size and name.startswith(code)
+                             for r in results)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", help="a folder holding FashionMNIST/raw/ (default: Debian's package)")
@@ -124,19 +130,16 @@ def main():
               + f"); test BCE {bce['neighbours']:.4f} = {bce['neighbours'] / bce['default']:.3f}x default's; "
               f"{seconds:.0f} s layout plus training")
     if len(sizes) > 1:
-        small, gain = min(sizes), {}
-        for code in ("`neighbours`", EMBEDDINGS["umap"]):
-            def knn5(size):
-                keys = [k for k in runs if k[0] == size and k[1].startswith(code)]
-                return statistics.median(r["knn"][5] for k in keys for r in runs[k])
-            gain[code] = knn5(largest) - knn5(small)
+        small = min(sizes)
+        gain = {code: median_knn5(runs, largest, code) - median_knn5(runs, small, code)
+                for code in ("`neighbours`", EMBEDDINGS["umap"])}
         print(f"5-NN gain from {small:,} to {largest:,} images: neighbours {gain['`neighbours`']:+.3f}, "
               f"UMAP {gain[EMBEDDINGS['umap']]:+.3f}")
-    if points:
-        print(f"\ncurve at {largest:,} images, seed {seeds[0]} (UMAP's 5-NN: {runs[largest, EMBEDDINGS['umap']][0]['knn'][5]:.3f}):")
-        print("| steps | seconds | 5-NN |\n| --- | --- | --- |")
-        for steps, seconds, knn5 in sorted(points):
-            print(f"| {steps:,} | {seconds:.0f} | {knn5:.3f} |")
+    umap_knn5 = median_knn5(runs, largest, EMBEDDINGS["umap"])
+    print(f"\ncurve at {largest:,} images, seed {seeds[0]} (UMAP's 5-NN: {umap_knn5:.3f}):")
+    print("| steps | seconds | 5-NN |\n| --- | --- | --- |")
+    for steps, seconds, knn5 in sorted(points):
+        print(f"| {steps:,} | {seconds:.0f} | {knn5:.3f} |")
 
 
 if __name__ == "__main__":
