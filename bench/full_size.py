@@ -69,11 +69,6 @@ def median(results, pick):
     return statistics.median(pick(r) for r in results)
 
 
-def median_knn5(runs, size, code):
-    """The median 5-NN of the runs at size whose code starts with code: a preset's seeds, or one embedding."""
-    return statistics.median(r["knn"][5] for (at, name), results in runs.items() if at == size and name.startswith(code)
-                             for r in results)
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -119,6 +114,7 @@ def main():
     print("\n| training images | code | test BCE | 1-NN | 5-NN | seconds |\n| --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))
     print(f"\nmedians over seeds {args.seeds}:")
+    knn5_at = {}  # size -> {"neighbours": median 5-NN over the seeds, "umap": UMAP's (fitted once per size)}
     for size in sizes:
         presets = {p: [r for s in seeds for r in runs[size, f"`{p}`, seed {s}"]] for p in PRESETS}
         knn5 = {p: median(rs, lambda r: r["knn"][5]) for p, rs in presets.items()}
@@ -129,14 +125,13 @@ def main():
               + ", ".join(f"{code} {v:.3f}" for code, v in others.items())
               + f"); test BCE {bce['neighbours']:.4f} = {bce['neighbours'] / bce['default']:.3f}x default's; "
               f"{seconds:.0f} s layout plus training")
+        knn5_at[size] = dict(neighbours=knn5["neighbours"], umap=others[EMBEDDINGS["umap"]])
     if len(sizes) > 1:
         small = min(sizes)
-        gain = {code: median_knn5(runs, largest, code) - median_knn5(runs, small, code)
-                for code in ("`neighbours`", EMBEDDINGS["umap"])}
-        print(f"5-NN gain from {small:,} to {largest:,} images: neighbours {gain['`neighbours`']:+.3f}, "
-              f"UMAP {gain[EMBEDDINGS['umap']]:+.3f}")
-    umap_knn5 = median_knn5(runs, largest, EMBEDDINGS["umap"])
-    print(f"\ncurve at {largest:,} images, seed {seeds[0]} (UMAP's 5-NN: {umap_knn5:.3f}):")
+        gain = {code: knn5_at[largest][code] - knn5_at[small][code] for code in ("neighbours", "umap")}
+        print(f"5-NN gain from {small:,} to {largest:,} images: neighbours {gain['neighbours']:+.3f}, "
+              f"UMAP {gain['umap']:+.3f}")
+    print(f"\ncurve at {largest:,} images, seed {seeds[0]} (UMAP's 5-NN: {knn5_at[largest]['umap']:.3f}):")
     print("| steps | seconds | 5-NN |\n| --- | --- | --- |")
     for steps, seconds, knn5 in sorted(points):
         print(f"| {steps:,} | {seconds:.0f} | {knn5:.3f} |")
