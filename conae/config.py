@@ -8,7 +8,7 @@ from .errors import UserError
 UMAP_NEIGHBOURS = 15         # UMAP's default neighbours per image: the neighbour layout's and the UMAP baseline's
 MAX_NEIGHBOUR_FIT = 10_000   # UMAP and t-SNE are fitted on at most this many training images (a fixed random subset)
 MAX_LAYOUT = 60_000          # the neighbour layout covers up to this many training images: all of MNIST's 60,000
-                             # (36 s on 2 cores; docs/results.md, "Characters from anywhere")
+                             # (35-37 s on 2 cores; docs/history.md, "The neighbour term at full size")
 HEADLINE_K = (1, 5)          # the k of the k-NN accuracies a run, a grid and a table report
 
 
