@@ -24,7 +24,7 @@ quick: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 notebooks: setup
-	$(BIN)/python run_notebooks.py
+	$(BIN)/python -m tools.run_notebooks
 
 reproduce: setup
 	$(BIN)/python -m pytest -q tests/test_reproduce.py
@@ -36,10 +36,10 @@ MUTANTS ?= "*__mutmut_*[37]"
 mutants: setup
 	rm -rf mutants
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 CONAE_SHARED_DATA=$(abspath ../shared/data) $(BIN)/mutmut run $(MUTANTS)
-	$(BIN)/python bench/mutants.py
+	$(BIN)/python -m bench.mutants
 
 model: setup
-	$(BIN)/python make_model.py
+	$(BIN)/python -m tools.make_model
 
 setup: $(VENV)/.installed
 

@@ -1,6 +1,6 @@
 """conae's default recipe against the original notebook's pipeline, interleaved in one process.
 
-    python bench/compare.py [--data-root ../shared/data] [--seed 0] [--quick]
+    python -m bench.compare [--data-root ../shared/data] [--seed 0] [--quick]
 
 Both train on the same images (MNIST train files under DATA_ROOT/MNIST/raw if there, else the 5,000-digit
 offline sample) and are scored on the same test set (the official 10,000 when DATA_ROOT has them) after
@@ -17,7 +17,6 @@ files written to a temporary folder (the data root is never written).
 import argparse
 import copy
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,16 +27,14 @@ from torch.utils.data import DataLoader, Subset
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import datasets, transforms
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-
-from conae.config import make_config  # noqa: E402
-from conae.data import load_data, to_float  # noqa: E402
-from offline_data import write_idx  # noqa: E402
-from conae.environment import cpu_model  # noqa: E402
-from conae.evaluate import knn_accuracy, split_codes  # noqa: E402
-from conae.model import ConvAE  # noqa: E402
-from conae.device import pick_device  # noqa: E402
-from conae.train import build, steps_per_epoch, train  # noqa: E402
+from conae.config import make_config
+from conae.data import load_data, to_float
+from conae.device import pick_device
+from conae.environment import cpu_model
+from conae.evaluate import knn_accuracy, split_codes
+from conae.model import ConvAE
+from conae.offline.files import write_idx
+from conae.train import build, steps_per_epoch, train
 
 
 def reference_epochs(root, seed, epochs, subset_size):

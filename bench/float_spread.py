@@ -1,7 +1,7 @@
 """How far the notebook's headline numbers move when only floating point changes, against how far they move
 between seeds: the evidence behind the reproduce test's tolerances (tests/test_reproduce.py).
 
-    python bench/float_spread.py [--data-root data] [--seeds 0,1,2] [--out runs/float_spread]
+    python -m bench.float_spread [--data-root data] [--seeds 0,1,2] [--out runs/float_spread]
 
 Trains the notebook's `default` model (`conae train` with the notebook's data: the offline sample when the
 MNIST files are not under --data-root) once per setting below, one process after another, and prints each run's
@@ -23,12 +23,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
+from conae.device import resolve_precision
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
-
-import torch  # noqa: E402
-
-from conae.device import resolve_precision  # noqa: E402
 
 OTHER = {"bf16": "fp32", "fp32": "bf16"}[resolve_precision("auto", torch.device("cpu"))]
 FLOAT_SETTINGS = {  # name: (environment variables, flags), imitating another CPU's rounding on this one

@@ -1,9 +1,9 @@
-"""Characters of your own, measured: the letters and the Devanagari digits of character_sets.py (fonts this machine
+"""Characters of your own, measured: the letters and the Devanagari digits of conae.offline.characters (fonts this machine
 has, written as ImageFolder folders; test/ holds only font designs that train/ never saw), each read through
 `--dataset folder:PATH`, with `conae compare` (the `default` and `neighbours` presets beside UMAP's, t-SNE's and
 PCA's 3 numbers) and raw pixels' 5-NN of the same prepared images.
 
-    python bench/folder_sets.py [--out runs/character-sets] [--sets letters,devanagari] [--seeds 0]
+    python -m bench.folder_sets [--out runs/character-sets] [--sets letters,devanagari] [--seeds 0]
 
 Prints, per set, a Markdown table of test BCE, 1-NN and 5-NN (docs/results.md, "Characters of your own").
 """
@@ -13,14 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
+from conae.cli import main as conae
+from conae.compare import comparison_table
+from conae.config import make_config
+from conae.data import flat, load_splits
+from conae.evaluate import knn_predictions
 
-from conae.cli import main as conae  # noqa: E402
-from conae.compare import comparison_table  # noqa: E402
-from conae.config import make_config  # noqa: E402
-from conae.data import flat, load_splits  # noqa: E402
-from conae.evaluate import knn_predictions  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def raw_pixels(dataset):
@@ -39,7 +38,7 @@ def main():
     for name in args.sets.split(","):
         folder, runs = Path(args.out) / name, Path(args.out) / f"{name}-compare"
         if not (folder / "train").is_dir():
-            subprocess.run([sys.executable, str(REPO / "character_sets.py"), name, str(folder)], check=True)
+            subprocess.run([sys.executable, "-m", "conae.offline.characters", name, str(folder)], check=True, cwd=REPO)
         dataset = f"folder:{folder}"
         assert conae(["compare", "--dataset", dataset, "--presets", "default,neighbours", "--seeds", args.seeds,
                       "--baselines", "umap,tsne,pca", "--out", str(runs)]) == 0

@@ -2,7 +2,7 @@
 beside `default` and UMAP's and t-SNE's 3 numbers fitted on the same images, every number on the official 10,000
 test images; then, at the largest size, a curve of `neighbours`' 5-NN against its training seconds.
 
-    python bench/full_size.py [--data-root DIR] [--seeds 0,1,2] [--sizes 60000,5000] [--curve 2000,12000,20785]
+    python -m bench.full_size [--data-root DIR] [--seeds 0,1,2] [--sizes 60000,5000] [--curve 2000,12000,20785]
                               [--set FIELD=VALUE ...]
 
 Without --data-root, Debian's dataset-fashion-mnist package is used (linked into a temporary data root). Every run
@@ -22,15 +22,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
+from conae.baselines import run_baseline
+from conae.config import make_config
+from conae.data import load_splits
+from conae.evaluate import knn_accuracy, split_codes
+from conae.offline.files import link_debian_files
+from conae.train import fit
 
-from conae.baselines import run_baseline  # noqa: E402
-from conae.config import make_config  # noqa: E402
-from conae.data import load_splits  # noqa: E402
-from conae.evaluate import knn_accuracy, split_codes  # noqa: E402
-from conae.train import fit  # noqa: E402
-from offline_data import link_debian_files  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 PRESETS = ("default", "neighbours")
 EMBEDDINGS = {"umap": "UMAP, 3 numbers", "tsne": "t-SNE, 3 numbers"}
@@ -67,7 +66,6 @@ def row(size, code, result):
 
 def median(results, pick):
     return statistics.median(pick(r) for r in results)
-
 
 
 def main():

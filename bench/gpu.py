@@ -1,7 +1,7 @@
 """conae on a CUDA GPU: what a user runs, how fast, how much of the wait is training, and the numbers beside the
 CPU's.
 
-    python bench/gpu.py [--data-root ../shared/data] [--out runs/gpu] [--dry-run]
+    python -m bench.gpu [--data-root ../shared/data] [--out runs/gpu] [--dry-run]
 
 1. `conae train` with `default` and with `neighbours` (device auto: the GPU; precision auto: bfloat16 autocast
    there), each in a process of its own, on the images of outputs/comparison.json (the 5,000 offline MNIST
@@ -26,10 +26,9 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
+from bench.overhead import notebook_run, row, train_run
 
-from bench.overhead import notebook_run, row, train_run  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DRY_RUN_STEPS = 20
 
@@ -80,7 +79,7 @@ def main():
     print(lines[-1], flush=True)
 
     start = time.perf_counter()
-    precision = subprocess.run([sys.executable, str(REPO / "bench" / "precision.py"), "--device",
+    precision = subprocess.run([sys.executable, "-m", "bench.precision", "--device",
                                 "cuda" if torch.cuda.is_available() else "cpu",
                                 *(["--steps", "5", "--rounds", "1"] if args.dry_run else [])],
                                cwd=REPO, capture_output=True, text=True, check=True)

@@ -2,7 +2,7 @@
 one after another with every core each (--jobs 1, --threads-per-run = cores), against N at once with cores / N
 threads each (--jobs N), interleaved, the median of --repeats of each. Prints each wall time and the ratio.
 
-    python bench/grid.py [--data-root DIR] [--steps 600] [--repeats 3] [--jobs 2]
+    python -m bench.grid [--data-root DIR] [--steps 600] [--repeats 3] [--jobs 2]
 
 Small convolutions keep few cores busy: one run with 2 threads leaves much of its second core idle, so two runs
 of 1 thread each finish the grid sooner. The worker processes are started once, before the first timing (loky
@@ -10,24 +10,23 @@ keeps them), as they would be in a long grid.
 """
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
+from conae.compare import compare
+from conae.config import make_config
+from conae.data import load_splits
+from conae.device import usable_cores
+from conae.grid import plan
 
-from conae.compare import compare  # noqa: E402
-from conae.config import make_config  # noqa: E402
-from conae.data import load_splits  # noqa: E402
-from conae.device import usable_cores  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def timed_grid(configs, splits, jobs, threads):
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        compare(configs, (0, 1), *splits, out, baselines=(), verbose=False, jobs=jobs, threads_per_run=threads)
+        compare(configs, (0, 1), *splits, out, baselines=(), verbose=False, plan=plan(jobs, threads))
         return time.perf_counter() - start
 
 

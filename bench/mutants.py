@@ -2,7 +2,7 @@
 
     make mutants                      # mutmut over one mutant in five of pyproject's [tool.mutmut] modules, then this
     make mutants MUTANTS=             # every mutant (about five times as long)
-    python bench/mutants.py [--survivors] [--folder mutants]
+    python -m bench.mutants [--survivors] [--folder mutants]
 
 mutmut changes one thing at a time in a module (an operator, a number, a string, a removed argument...) and runs the
 tests that reach the changed function against it. A mutant is caught when a test fails (killed) or hangs past

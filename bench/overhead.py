@@ -1,7 +1,7 @@
 """Where the time goes around training: each phase's seconds of `conae train` and of the notebook, beside the
 training seconds they serve.
 
-    python bench/overhead.py [--data-root DIR] [--runs default-5000,neighbours-5000,default-60000,neighbours-60000]
+    python -m bench.overhead [--data-root DIR] [--runs default-5000,neighbours-5000,default-60000,neighbours-60000]
                              [--notebook | --no-notebook] [--notebook-data mnist|fashion-mnist] [--out runs/overhead]
 
 `train` runs: each `python -m conae train` in a process of its own, one after another (never two at once), the
@@ -33,10 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
+from conae.offline.files import link_debian_files
 
-from offline_data import link_debian_files  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 TRAIN_PHASES = ("data", "setup", "training", "scoring_during_training", "codes_and_baselines", "figures")
 NOTEBOOK_PHASES = ("imports", "data", "training", "codes and baselines", "the rest")

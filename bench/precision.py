@@ -1,6 +1,6 @@
 """Training throughput in float32 against bfloat16 autocast on the device at hand, interleaved.
 
-    python bench/precision.py [--steps 150] [--rounds 5] [--batch-size 64] [--device auto]
+    python -m bench.precision [--steps 150] [--rounds 5] [--batch-size 64] [--device auto]
 
 Runs the default recipe's training steps (conae.train.train, the same code as `conae train`) on random images,
 alternating fp32 and bf16 stretches of --steps steps for --rounds rounds, and prints the median images/s of
@@ -8,18 +8,14 @@ each, their ratio, and which one `--precision auto` picks here (bfloat16 only on
 """
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-
-from conae.config import make_config  # noqa: E402
-from conae.environment import cpu_model  # noqa: E402
-from conae.device import has_fast_bf16, pick_device, resolve_precision  # noqa: E402
-from conae.train import build, train  # noqa: E402
+from conae.config import make_config
+from conae.device import has_fast_bf16, pick_device, resolve_precision
+from conae.environment import cpu_model
+from conae.train import build, train
 
 
 def main():

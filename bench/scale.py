@@ -1,7 +1,7 @@
 """The default budget on growing training sets: 5,000 to all 60,000 Fashion-MNIST training images, every size
 scored on the same official 10,000 test images.
 
-    python bench/scale.py [--data-root DIR] [--sizes 5000,15000,30000,60000] [--repeats 1] [--out runs/scale]
+    python -m bench.scale [--data-root DIR] [--sizes 5000,15000,30000,60000] [--repeats 1] [--out runs/scale]
 
 Each run is `python -m conae train --dataset fashion-mnist --train-subset N --no-download` in a process of its
 own, so that its peak memory is its own; with --repeats R the sizes are run R times, interleaved (all sizes,
@@ -23,13 +23,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
+
+from conae.environment import cpu_model
+from conae.offline.files import link_debian_files
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
-
-from offline_data import link_debian_files  # noqa: E402
-from conae.environment import cpu_model  # noqa: E402
 
 
 def train(root, size, out):

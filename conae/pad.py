@@ -12,10 +12,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .explore import figure_png, png_grid, with_picture
+from .bundled import BUNDLED
 from .prepare import ImageError
-from .recognise import BUNDLED, Reference, load_reference, read
-from .viz import class_colors, class_legend, scatter_3d
+from .recognise import Reference, load_reference, read
+from .viz import class_colors, class_legend, figure_png, png_grid, scatter_3d, with_picture
 
 PAD = (560, 240)  # width and height in pixels: room for a number of about six characters
 PEN = 16          # the pen's width in pixels to start with (MNIST's strokes are about a tenth of a character's height)

@@ -2,35 +2,17 @@
 of one character or of several side by side (a number, a word: conae.segment), each prepared the way MNIST was
 made (conae.prepare), encoded, and voted on by its k nearest training codes (conae.knn). Without a model of
 your own, the one that ships inside the package (BUNDLED)."""
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .bundled import ABOUT, BUNDLED, about_line  # noqa: F401 (recognise's default model)
 from .checkpoint import CheckpointError, load_checkpoint, read_checkpoint, unpacked
 from .inference import bce_per_image, decode, encode
 from .knn import nearest, neighbour_index, vote
 from .prepare import ImageError, deskewed, grey_levels, read_image
 from .segment import characters, widest
-
-# a neighbours model of MNIST digits that ships inside the package (python make_model.py, `make model`, rebuilds it;
-# conae/models/README.md says what it is): --model's and draw()'s default
-BUNDLED = Path(__file__).resolve().parent / "models" / "mnist-neighbours.pt"
-ABOUT = BUNDLED.with_suffix(".json")  # what it is, its numbers and the command that made it
-
-
-def about_line():
-    """What the bundled model is, in one line (recognise --about and --help)."""
-    try:
-        about = json.loads(ABOUT.read_text())
-    except (OSError, ValueError):
-        return "this installation has no bundled model: pass --model"
-    return (f"{about['what']} ({about['preset']} preset, seed {about['seed']}, {about['precision']}); "
-            f"{about['data']}: test BCE {about['test_bce']:.4f}, 5-NN {about['knn_accuracy']['5']:.3f}; made by "
-            f"`{about['command']}`. {about['credit']}.")
 
 
 @dataclass
@@ -150,60 +132,3 @@ def as_json(reading):
     if len(reading["characters"]) == 1:
         fields.update({key: reading[key] for key in RESULT_FIELDS})
     return fields
-
-
-def plot_recognition(readings, reference):
-    """A figure of readings: one row per single character (the input, the prepared 28x28, its reconstruction
-    and its nearest training images, titled with the vote); a picture of several characters as plot_text draws
-    it."""
-    if len(readings) == 1 and len(readings[0]["characters"]) > 1:
-        return plot_text(readings[0], reference)
-    results = [r for reading in readings for r in ([reading] if len(reading["characters"]) == 1 else
-                                                    [dict(c, path=reading["path"], input=reading["input"])
-                                                     for c in reading["characters"]])]
-    k = max(len(r["nearest"]) for r in results)
-    fig, axes = plt.subplots(len(results), 3 + k, figsize=(1.9 * (3 + k), 2.5 * len(results)), squeeze=False,
-                             gridspec_kw=dict(width_ratios=[1.6, 1, 1] + [1] * k))
-    for row, result in zip(axes, results):
-        runner = f", runner-up {result['runner_up']['label']}" if result["runner_up"] else ""
-        verdict = (f"{Path(result['path']).name}\nvoted {result['label']} ({result['votes']:.0%} of "
-                   f"{len(result['nearest'])}{runner})")
-        panels = [(result["input"], verdict, "gray"), (result["prepared"].numpy(), "prepared 28x28" + ", deskewed" * reference.deskew, "gray_r"),
-                  (result["reconstruction"].numpy(), f"reconstruction\nBCE {result['bce']:.3f}", "gray_r")]
-        panels += [(reference.train_images[j].numpy(), f"neighbour {n + 1}: "
-                    f"{reference.classes[reference.train_labels[j]]}", "gray_r") for n, j in enumerate(result["nearest"])]
-        for ax in row:
-            ax.axis("off")
-        for ax, (image, title, cmap) in zip(row, panels):
-            ax.imshow(image, cmap=cmap, vmin=0, vmax=255 if image.max() > 1 else 1)
-            ax.set_title(title, fontsize=9)
-    fig.suptitle("Recognising characters drawn elsewhere: prepared as MNIST was, then voted on by the nearest "
-                 "training codes")
-    fig.tight_layout()
-    return fig
-
-
-def plot_text(reading, reference):
-    """A picture of several characters: the input with each character's box and vote, and below it each
-    character as the model saw it (prepared, 28x28) with its vote share and runner-up."""
-    found = reading["characters"]
-    fig = plt.figure(figsize=(max(8.0, 1.5 * len(found)), 5.4))
-    grid = fig.add_gridspec(2, len(found), height_ratios=[2.2, 1])
-    top = fig.add_subplot(grid[0, :])
-    top.imshow(reading["input"], cmap="gray", vmin=0, vmax=255)
-    for n, c in enumerate(found):
-        x, y, width, height = c["box"]
-        top.add_patch(plt.Rectangle((x - 0.5, y - 0.5), width, height, fill=False, edgecolor="tab:red", lw=1.5))
-        top.text(x, y - 2, f"{n + 1}: {c['label']}", color="tab:red", fontsize=10, va="bottom")
-    top.set_title(f"{Path(reading['path']).name}: read as {reading['text']}")
-    top.axis("off")
-    for n, c in enumerate(found):
-        ax = fig.add_subplot(grid[1, n])
-        ax.imshow(c["prepared"].numpy(), cmap="gray_r", vmin=0, vmax=255)
-        runner = f"\nrunner-up {c['runner_up']['label']}" if c["runner_up"] else ""
-        ax.set_title(f"{n + 1}: {c['label']} ({c['votes']:.0%}){runner}", fontsize=9)
-        ax.axis("off")
-    fig.suptitle("Several characters in one picture: each found, prepared as MNIST was" +
-                 ", deskewed" * reference.deskew + ", and voted on by its nearest training codes")
-    fig.tight_layout()
-    return fig

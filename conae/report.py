@@ -4,14 +4,15 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from . import viz
-from .atomic import atomic_write
-from .baselines import BASELINES, NAMES, run_baselines
+from .atomic import save_figure, write_json
+from .baselines import pca_reconstructions, run_baselines
+from .config import BASELINE_NAMES, BASELINES, HEADLINE_K
+from .data import one_per_class
+from .datasets import dataset_title
+from .device import pick_device, resolve_precision
 from .environment import environment
 from .evaluate import recognition, split_codes
-from .device import pick_device, resolve_precision
 
 
 def collect_metrics(cfg, train_split, test_split, model, history, codes=None, baselines=("pca",)):
@@ -27,7 +28,7 @@ def collect_metrics(cfg, train_split, test_split, model, history, codes=None, ba
     rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy())
     return dict(
         test_bce=test_bce,
-        knn_accuracy={str(k): rec["knn_accuracy"][str(k)] for k in cfg.knn_k},
+        knn_accuracy={str(k): rec["knn_accuracy"][str(k)] for k in HEADLINE_K},
         train_seconds=train_seconds,
         images_per_second=last["images_seen"] / train_seconds if train_seconds else 0.0,
         steps=last["step"],
@@ -61,8 +62,9 @@ def make_figures(model, train_split, test_split, history, snapshots, metrics, te
         "reconstructions": lambda: viz.plot_reconstructions(model, test_split),
         "knn_curve": lambda: viz.plot_knn_curve(rec, baselines_of(metrics)),
         "confusion_matrix": lambda: viz.plot_confusion(rec, test_split.classes),
-        "pca_comparison": lambda: viz.plot_pca_comparison(model, train_split, test_split, metrics["test_bce"],
-                                                          pca_bce),
+        "pca_comparison": lambda: viz.plot_pca_comparison(
+            model, test_split, pca_reconstructions(train_split, test_split, model.embedding_dim,
+                                                   one_per_class(test_split)), metrics["test_bce"], pca_bce),
         "decoder_map": lambda: viz.plot_decoder_map(model, test_split, codes=test_codes),
         "interpolations": lambda: viz.plot_interpolations(model, test_split),
         "latent_views": lambda: viz.plot_latent_views(model, test_split, codes=test_codes),
@@ -75,7 +77,6 @@ def make_figures(model, train_split, test_split, history, snapshots, metrics, te
 def saved_results(path, dataset, what, how):
     """The results saved at path (a sweep.json or comparison.json) if they were made on dataset; else None,
     saying so and how to make them (a sweep or comparison of one data set is never shown as another's)."""
-    from .data import dataset_title
     title = dataset_title(dataset)
     try:
         saved = json.loads(Path(path).read_text())
@@ -88,11 +89,6 @@ def saved_results(path, dataset, what, how):
               "and point this notebook at its file")
         return None
     return saved
-
-
-def write_json(path, obj):
-    text = json.dumps(obj, indent=2) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def save_run(out_dir, metrics, figures, after_training=None):
@@ -110,14 +106,9 @@ def save_run(out_dir, metrics, figures, after_training=None):
     write_json(out / "metrics.json", metrics)
 
 
-def save_figure(path, fig):
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight"))
-    plt.close(fig)
-
-
 def baselines_of(metrics):
     """{"PCA": its numbers, "UMAP": ..., "t-SNE": ...} for the baselines metrics holds, in BASELINES order."""
-    return {NAMES[b]: metrics[f"{b}_baseline"] for b in BASELINES if f"{b}_baseline" in metrics}
+    return {BASELINE_NAMES[b]: metrics[f"{b}_baseline"] for b in BASELINES if f"{b}_baseline" in metrics}
 
 
 def baseline_table(metrics, others=None):
@@ -125,13 +116,10 @@ def baseline_table(metrics, others=None):
     others: more codes to list after the autoencoder ({name: dict with test_bce and recognition's numbers});
     a method without a decoder has no test BCE (a dash)."""
     size = metrics["config"]["embedding_dim"]
-    lines = ["| code of " + str(size) + " numbers | test BCE | 1-NN | 5-NN | best k-NN | linear probe |",
-             "| --- | --- | --- | --- | --- | --- |"]
     rows = [("autoencoder", dict(metrics["recognition"], test_bce=metrics["test_bce"]))]
     rows += list((others or {}).items())
     rows += [(f"{name}, {size} components", r) for name, r in baselines_of(metrics).items()]
-    for name, r in rows:
-        knn, bce = r["knn_accuracy"], r["test_bce"]
-        lines.append(f"| {name} | {'-' if bce is None else f'{bce:.4f}'} | {knn['1']:.3f} | {knn['5']:.3f} | "
-                     f"{r['best_knn_accuracy']:.3f} (k = {r['best_k']}) | {r['linear_probe_accuracy']:.3f} |")
-    return "\n".join(lines)
+    return viz.markdown_table(
+        [f"code of {size} numbers", "test BCE", *viz.knn_columns(), "best k-NN", "linear probe"],
+        [[name, "-" if r["test_bce"] is None else f"{r['test_bce']:.4f}", *viz.knn_cells(r),
+          f"{r['best_knn_accuracy']:.3f} (k = {r['best_k']})", f"{r['linear_probe_accuracy']:.3f}"] for name, r in rows])

@@ -14,24 +14,13 @@ from .checkpoint import read_checkpoint, restore_training_state, save_checkpoint
 from .config import Config
 from .data import one_per_class, to_float
 from .device import autocast, channels_last, pick_device, resolve_precision
+from .errors import TrainingDiverged, TrainingInterrupted, describe
 from .inference import reconstruct, test_bce
 from .model import ConvAE, weight_norm_sum
 from .neighbours import check_enough_images, layout, neighbour_loss
 
 MIN_POINTS = 10  # a run records progress and the test BCE 10 to 20 times, whatever its length
 SCORED_DURING_TRAINING = 1000  # test images scored at each point before the last (the last scores all of them)
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM, where the caller turns it into KeyboardInterrupt) during fit()."""
-
-    def __init__(self, saved):
-        super().__init__(saved)
-        self.saved = saved  # the history entry the checkpoint ends with (None: nothing saved yet)
 
 
 # --- the budget: how many steps, and where the history records a point ---
@@ -162,13 +151,8 @@ def train(run: Run, steps):
 def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, resume=False):
     """Trains a ConvAE for the run's budget; returns (model, history, snapshots).
 
-    history: one dict per recorded point (step, epoch: epochs done, possibly fractional, images_seen,
-    train_loss and train_bce: means since the last point, test_bce: of scored_images test images (all of them at
-    the last point, a fixed random SCORED_DURING_TRAINING before it), seconds of training since the last point,
-    for the first point with what the objective needs before training included: the neighbour layout, which it
-    also gives as setup_seconds; scoring_seconds: what scoring the test set and the snapshot took at the
-    point);
-    snapshots: at each point, uint8 reconstructions of one test image of each class (one_per_class).
+    history: one dict per recorded point (record_point); snapshots: at each point, uint8 reconstructions of one
+    test image of each class (one_per_class).
     checkpoint: a path rewritten at every point with all a resume needs (weights, optimizer, schedule, batch
     order and random-number state), so an interrupted run loses at most the stretch since the last point.
     resume: continue from that checkpoint; on CPU the result is bitwise that of an uninterrupted run.
@@ -179,24 +163,12 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
     run = build(cfg, to_float(train_split.images), device, resolve_precision(cfg.precision, device))
     test_images = channels_last(to_float(test_split.images).to(device))
     progress_images = test_images[one_per_class(test_split)]
-    # the curve's points before the last score a fixed random sample of the test set: its shape at a fraction of
+    # the points before the last score a fixed random sample of the test set: the curve's shape at a fraction of
     # the cost; the last point scores all of it
     sample = torch.randperm(len(test_images), generator=torch.Generator().manual_seed(0))[:SCORED_DURING_TRAINING]
     sampled_test_images = test_images[sample.sort().values.to(device)]
     total, every = budget(cfg, n_train)
-
-    # where to start: a checkpoint's point, or the beginning (with the neighbour layout, part of the training time)
-    history, snapshots, setup_seconds = [], [], 0.0
-    if resume:
-        ckpt = read_checkpoint(checkpoint, cfg, need_training_state=True)
-        history, snapshots = ckpt["history"], ckpt["snapshots"]
-        run.model.load_state_dict(ckpt["model"])
-        run.progress = Progress(**restore_training_state(ckpt["training_state"], run))
-        run.targets = ckpt["training_state"].get("targets")
-    elif cfg.neighbours:
-        run.targets, setup_seconds = layout(cfg, train_split, verbose)
-    if run.targets is not None:
-        run.targets = run.targets.to(device)
+    history, snapshots, setup_seconds = start_or_resume(run, train_split, checkpoint, resume, verbose)
 
     done = history[-1]["step"] if history else 0
     saved = history[-1] if history else None  # the point safe in the checkpoint
@@ -205,28 +177,23 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
         for point in (p for p in record_points(total, every) if p > done):
             start = time.perf_counter()
             try:
-                train_loss, train_bce = train(run, point - done)
+                losses = train(run, point - done)
             except TrainingDiverged as e:
                 kept = f"; {checkpoint} keeps {describe(saved)}" if checkpoint and saved else ""
                 raise TrainingDiverged(f"{e} between {describe(history[-1]) if history else 'the start'} and step "
                                        f"{point}, so training stopped: the learning rate ({cfg.lr:g}) is too "
                                        f"high{kept}") from None
             trained = time.perf_counter()
-            scored = test_images if point == total else sampled_test_images
-            point_entry = dict(step=point, epoch=round(run.progress.images_seen / n_train, 4),
-                               images_seen=run.progress.images_seen, train_loss=train_loss, train_bce=train_bce,
-                               test_bce=test_bce(run.model, scored), scored_images=len(scored),
-                               seconds=trained - start + (setup_seconds if not history else 0.0))
-            if not history:
-                point_entry["setup_seconds"] = setup_seconds
-            history.append(point_entry)
+            setup = setup_seconds if not history else None  # the first point's seconds include the layout's
+            history.append(record_point(run, losses, trained - start, setup,
+                                        test_images if point == total else sampled_test_images, n_train))
             snapshots.append(reconstruct(run.model, progress_images).squeeze(1).mul(255).round().to(torch.uint8))
-            point_entry["scoring_seconds"] = time.perf_counter() - trained  # not training: train_seconds leaves it out
+            history[-1]["scoring_seconds"] = time.perf_counter() - trained  # not training: train_seconds leaves it out
             if checkpoint:
                 save_checkpoint(checkpoint, run.model, cfg, history, snapshots, training_state(run))
                 saved = history[-1]
             bar.update(point - done)
-            bar.set_postfix(epoch=f"{history[-1]['epoch']:g}", train_loss=f"{train_loss:.4f}",
+            bar.set_postfix(epoch=f"{history[-1]['epoch']:g}", train_loss=f"{losses[0]:.4f}",
                             test_bce=f"{history[-1]['test_bce']:.4f}")
             done = point
     except KeyboardInterrupt:
@@ -241,6 +208,36 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
     return run.model.cpu(), history, snapshots
 
 
-def describe(point):
-    """A history point as messages name it: "step 790 (epoch 10)"."""
-    return f"step {point['step']:,} (epoch {point['epoch']:g})"
+def start_or_resume(run, train_split, checkpoint, resume, verbose):
+    """Where fit starts: (history, snapshots, setup seconds). Resumed: the checkpoint's history and snapshots,
+    with its weights, optimizer, schedule, batch order, random numbers and neighbour layout put back into run.
+    Else from nothing, with the neighbour layout made where the recipe has one (its seconds are part of the
+    training time: the first point's)."""
+    history, snapshots, setup_seconds = [], [], 0.0
+    if resume:
+        ckpt = read_checkpoint(checkpoint, run.cfg, need_training_state=True)
+        history, snapshots = ckpt["history"], ckpt["snapshots"]
+        run.model.load_state_dict(ckpt["model"])
+        run.progress = Progress(**restore_training_state(ckpt["training_state"], run))
+        run.targets = ckpt["training_state"].get("targets")
+    elif run.cfg.neighbours:
+        run.targets, setup_seconds = layout(run.cfg, train_split, verbose)
+    if run.targets is not None:
+        run.targets = run.targets.to(run.images.device)
+    return history, snapshots, setup_seconds
+
+
+def record_point(run, losses, seconds, setup_seconds, scored_images, n_train):
+    """A recorded point of the history: step, epoch (epochs done, possibly fractional), images_seen, train_loss
+    and train_bce (losses: their means since the last point), test_bce of scored_images (scored_images: how many),
+    seconds of training since the last point; the first point also names setup_seconds (what the objective needed
+    before training: the neighbour layout), which its seconds include. fit adds scoring_seconds: what scoring and
+    the snapshot took."""
+    train_loss, train_bce = losses
+    point = dict(step=run.progress.step, epoch=round(run.progress.images_seen / n_train, 4),
+                 images_seen=run.progress.images_seen, train_loss=train_loss, train_bce=train_bce,
+                 test_bce=test_bce(run.model, scored_images), scored_images=len(scored_images),
+                 seconds=seconds + (setup_seconds or 0.0))
+    if setup_seconds is not None:
+        point["setup_seconds"] = setup_seconds
+    return point

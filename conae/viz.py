@@ -1,11 +1,77 @@
-"""The figures. Each function returns a matplotlib Figure (titled, axes labelled, legend where colours mean something)."""
+"""What a reader sees: the figures (each function returns a matplotlib Figure, titled, axes labelled, a legend where
+colours mean something), pictures of characters as PNG bytes (for widgets), and Markdown tables."""
+import base64
+import io
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from PIL import Image
 
-from . import analysis, baselines
+from . import analysis
+from .config import BASELINE_NAMES, HEADLINE_K, MAIN_K, knn_at
 from .data import one_per_class
 from .inference import decode, encode, reconstruct
+
+PIXELS = 168   # a 28x28 character shown in a widget: 6x its size
+
+
+# --- tables and pictures ---
+
+def markdown_table(header, rows):
+    """A Markdown table: header, a list of column names; rows, lists of cells (already text)."""
+    def line(cells):
+        return "|" + "|".join(f" {cell} " if str(cell) else " " for cell in cells) + "|"
+    return "\n".join([line(header), line("---" for _ in header), *map(line, rows)])
+
+
+def knn_columns(prefix=""):
+    """The column names of the headline k-NN accuracies: "1-NN", "5-NN" (HEADLINE_K)."""
+    return [f"{prefix}{k}-NN" for k in HEADLINE_K]
+
+
+def knn_cells(result):
+    """The headline k-NN accuracies of a result as table cells."""
+    return [f"{knn_at(result, k):.3f}" for k in HEADLINE_K]
+
+
+def png_bytes(images, size=PIXELS):
+    """PNG of one or more 28x28 images (float in [0, 1] or uint8) side by side, dark ink on white, enlarged."""
+    return png_grid([images], size)
+
+
+def png_grid(rows, cell=PIXELS):
+    """PNG of rows of 28x28 images (float in [0, 1] or uint8), dark ink on white, each `cell` pixels high; a short
+    row is padded with paper."""
+    rows = [np.concatenate([np.asarray(i, np.float64) / (255 if np.asarray(i).dtype == np.uint8 else 1)
+                            for i in row], axis=1) for row in rows]
+    width = max(r.shape[1] for r in rows)
+    grid = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]))) for r in rows])
+    picture = Image.fromarray((255 * (1 - grid.clip(0, 1))).round().astype(np.uint8))
+    picture = picture.resize((cell * width // 28, cell * grid.shape[0] // 28), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def figure_png(fig, dpi=100):
+    """PNG bytes of a matplotlib figure, which is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def with_picture(widget, fig, **kwargs):
+    """A widget's display bundle carrying also a PNG of fig: live in Jupyter, a picture in a viewer without a
+    kernel (and for extract_images.py)."""
+    bundle = widget._repr_mimebundle_(**kwargs)
+    bundle["image/png"] = base64.b64encode(figure_png(fig)).decode()
+    return bundle
+
+
+# --- the figures ---
 
 
 def class_colors(n):
@@ -195,14 +261,13 @@ def plot_confusion(recognition, classes):
     return fig
 
 
-def plot_pca_comparison(model, train_split, test_split, test_bce=None, pca_bce=None):
-    """One test image of each class: original, autoencoder reconstruction, and the reconstruction by PCA with
-    as many components as the code has numbers (the PCA baseline's fit on the training images, from the cache where
-    the baseline ran)."""
+def plot_pca_comparison(model, test_split, pca_images, test_bce=None, pca_bce=None):
+    """One test image of each class: original, autoencoder reconstruction, and pca_images: the same images rebuilt
+    by PCA with as many components as the code has numbers (conae.baselines.pca_reconstructions, the baseline's
+    own fit)."""
     idx = one_per_class(test_split)
     originals = test_split.images[idx]
-    rows = [list(originals), list(reconstruct(model, originals).squeeze(1)),
-            list(baselines.pca_reconstructions(train_split, test_split, model.embedding_dim, idx))]
+    rows = [list(originals), list(reconstruct(model, originals).squeeze(1)), list(pca_images)]
     names = ["original", "autoencoder", f"PCA ({model.embedding_dim})"]
     if test_bce is not None and pca_bce is not None:
         names[1:] = [f"{names[1]}\nBCE {test_bce:.4f}", f"{names[2]}\nBCE {pca_bce:.4f}"]
@@ -290,7 +355,7 @@ def plot_sweep(rows):
     left.set_ylabel("test BCE per pixel")
     left.set_title("Reconstruction")
     for name, get, style, color in (("autoencoder", lambda r: r, "-", "C0"), ("PCA", lambda r: r["pca"], "--", "C1")):
-        right.plot(dims, [get(r)["knn_accuracy"]["5"] for r in rows], "o" + style, color=color, label=f"{name}, 5-NN")
+        right.plot(dims, [knn_at(get(r)) for r in rows], "o" + style, color=color, label=f"{name}, {MAIN_K}-NN")
         right.plot(dims, [get(r)["linear_probe_accuracy"] for r in rows], "^" + style, color=color, mfc="white",
                    label=f"{name}, linear probe")
     right.set_ylabel("test accuracy")
@@ -303,5 +368,111 @@ def plot_sweep(rows):
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     fig.suptitle("How much the code size buys (same recipe and data for every size)")
+    fig.tight_layout()
+    return fig
+
+
+# --- grids of runs (conae.compare) ---
+
+def plot_tradeoff(comparison):
+    """Test BCE against 5-NN accuracy: every run (one colour per preset), the medians as large markers, the
+    baselines as points where they have a BCE, else as a horizontal line at their 5-NN."""
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    for i, (name, median) in enumerate(comparison["median"].items()):
+        mine = [r for r in comparison["runs"] if r["preset"] == name]
+        color = f"C{i}"
+        ax.scatter([r["test_bce"] for r in mine], [knn_at(r) for r in mine], color=color, s=30,
+                   alpha=0.6, label=f"{name}, each seed")
+        ax.scatter(median["test_bce"], knn_at(median), color=color, s=220, marker="*",
+                   edgecolors="black", zorder=3, label=f"{name}, median of {len(mine)}")
+    styles = iter(["--", "-.", ":"])
+    for j, (name, b) in enumerate(comparison["baselines"].items()):
+        color = f"C{len(comparison['median']) + j}"
+        if b["test_bce"] is None:
+            ax.axhline(knn_at(b), color=color, ls=next(styles),
+                       label=f"{BASELINE_NAMES[name]} (no decoder), 5-NN {knn_at(b):.3f}")
+        else:
+            ax.scatter(b["test_bce"], knn_at(b), color=color, marker="s", s=60,
+                       label=f"{BASELINE_NAMES[name]}, {b['test_bce']:.3f} / {knn_at(b):.3f}")
+    ax.set_xlabel("test BCE per pixel (lower: better reconstructions)")
+    ax.set_ylabel("5-NN test accuracy (higher: a code that recognises)")
+    ax.set_title(f"Reconstruction against recognition, 3-number codes ({comparison['n_train']:,} training images)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_codes_side_by_side(models, split, max_points=3000, view=(25, -60)):
+    """The 3-D codes of split's images under each model ({name: model}), side by side, coloured by class."""
+    fig = plt.figure(figsize=(5.5 * len(models) + 1.5, 5.2))
+    palette = class_colors(len(split.classes))
+    for i, (name, model) in enumerate(models.items()):
+        codes, labels = scatter_points(model, split, max_points)
+        ax = fig.add_subplot(1, len(models), i + 1, projection="3d")
+        scatter_3d(ax, codes, labels, palette, 3)
+        ax.view_init(*view)
+        ax.set_title(name)
+    free = class_legend(fig, split.classes, palette)
+    fig.suptitle(f"The same {len(codes):,} test images in each 3-number code")
+    fig.tight_layout(rect=(0, 0, free, 1))
+    return fig
+
+
+# --- characters read from an image (conae.recognise) ---
+
+def plot_recognition(readings, reference):
+    """A figure of readings: one row per single character (the input, the prepared 28x28, its reconstruction
+    and its nearest training images, titled with the vote); a picture of several characters as plot_text draws
+    it."""
+    if len(readings) == 1 and len(readings[0]["characters"]) > 1:
+        return plot_text(readings[0], reference)
+    results = [r for reading in readings for r in ([reading] if len(reading["characters"]) == 1 else
+                                                    [dict(c, path=reading["path"], input=reading["input"])
+                                                     for c in reading["characters"]])]
+    k = max(len(r["nearest"]) for r in results)
+    fig, axes = plt.subplots(len(results), 3 + k, figsize=(1.9 * (3 + k), 2.5 * len(results)), squeeze=False,
+                             gridspec_kw=dict(width_ratios=[1.6, 1, 1] + [1] * k))
+    for row, result in zip(axes, results):
+        runner = f", runner-up {result['runner_up']['label']}" if result["runner_up"] else ""
+        verdict = (f"{Path(result['path']).name}\nvoted {result['label']} ({result['votes']:.0%} of "
+                   f"{len(result['nearest'])}{runner})")
+        panels = [(result["input"], verdict, "gray"), (result["prepared"].numpy(), "prepared 28x28" + ", deskewed" * reference.deskew, "gray_r"),
+                  (result["reconstruction"].numpy(), f"reconstruction\nBCE {result['bce']:.3f}", "gray_r")]
+        panels += [(reference.train_images[j].numpy(), f"neighbour {n + 1}: "
+                    f"{reference.classes[reference.train_labels[j]]}", "gray_r") for n, j in enumerate(result["nearest"])]
+        for ax in row:
+            ax.axis("off")
+        for ax, (image, title, cmap) in zip(row, panels):
+            ax.imshow(image, cmap=cmap, vmin=0, vmax=255 if image.max() > 1 else 1)
+            ax.set_title(title, fontsize=9)
+    fig.suptitle("Recognising characters drawn elsewhere: prepared as MNIST was, then voted on by the nearest "
+                 "training codes")
+    fig.tight_layout()
+    return fig
+
+
+def plot_text(reading, reference):
+    """A picture of several characters: the input with each character's box and vote, and below it each
+    character as the model saw it (prepared, 28x28) with its vote share and runner-up."""
+    found = reading["characters"]
+    fig = plt.figure(figsize=(max(8.0, 1.5 * len(found)), 5.4))
+    grid = fig.add_gridspec(2, len(found), height_ratios=[2.2, 1])
+    top = fig.add_subplot(grid[0, :])
+    top.imshow(reading["input"], cmap="gray", vmin=0, vmax=255)
+    for n, c in enumerate(found):
+        x, y, width, height = c["box"]
+        top.add_patch(plt.Rectangle((x - 0.5, y - 0.5), width, height, fill=False, edgecolor="tab:red", lw=1.5))
+        top.text(x, y - 2, f"{n + 1}: {c['label']}", color="tab:red", fontsize=10, va="bottom")
+    top.set_title(f"{Path(reading['path']).name}: read as {reading['text']}")
+    top.axis("off")
+    for n, c in enumerate(found):
+        ax = fig.add_subplot(grid[1, n])
+        ax.imshow(c["prepared"].numpy(), cmap="gray_r", vmin=0, vmax=255)
+        runner = f"\nrunner-up {c['runner_up']['label']}" if c["runner_up"] else ""
+        ax.set_title(f"{n + 1}: {c['label']} ({c['votes']:.0%}){runner}", fontsize=9)
+        ax.axis("off")
+    fig.suptitle("Several characters in one picture: each found, prepared as MNIST was" +
+                 ", deskewed" * reference.deskew + ", and voted on by its nearest training codes")
     fig.tight_layout()
     return fig

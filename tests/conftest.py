@@ -10,7 +10,7 @@ import pytest
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
-from offline_data import write_idx  # noqa: E402
+from conae.offline.files import write_idx  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 # the official MNIST test set, beside the checkout (CONAE_SHARED_DATA: elsewhere, e.g. for a copy of the checkout
@@ -50,9 +50,9 @@ def session_cache(tmp_path_factory):
 def figures_off():
     """Within it, `conae train` in this process draws no figures: for tests of resuming and of numbers, where
     drawing eleven figures per run would be most of the test's time (tests/test_cli.py checks the figures)."""
-    import conae.cli
+    import conae.report
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(conae.cli, "make_figures", lambda *args, **kwargs: {})
+        patch.setattr(conae.report, "make_figures", lambda *args, **kwargs: {})
         yield
 
 

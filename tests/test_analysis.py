@@ -112,10 +112,13 @@ def test_knn_curve_and_confusion_figures(splits):
     close(fig)
 
 
-def test_pca_comparison_figure(splits):
-    train, test = splits
-    fig = viz.plot_pca_comparison(ConvAE(3), train, test, 0.2, 0.3)
+def test_pca_comparison_figure_shows_the_pca_images_it_is_handed(splits):
+    _, test = splits
+    pca_images = torch.full((10, 28, 28), 0.5)
+    fig = viz.plot_pca_comparison(ConvAE(3), test, pca_images, 0.2, 0.3)
     ax = fig.axes[0]
+    third_row = ax.get_images()[0].get_array()[2 + 2 * 30:2 + 2 * 30 + 28, 2:2 + 28]
+    assert np.allclose(third_row, 0.5)  # the PCA row is the images handed in, not a fit of its own
     assert [t.get_text() for t in ax.get_yticklabels()] == ["original", "autoencoder\nBCE 0.2000", "PCA (3)\nBCE 0.3000"]
     assert ax.get_images()[0].get_array().shape[:2] == (2 + 3 * 30, 2 + 10 * 30)
     close(fig)

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from conae.atomic import atomic_write
-from conae.report import write_json
+from conae.atomic import write_json
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):

@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conae.cli import main
 from conae.config import ConfigError, make_config
 from conae.data import load_data, to_float
 from conae.device import has_fast_bf16, resolve_precision
 from conae.train import Progress, budget, fit, record_points
-from conae.cli import main
 from tests.test_robustness import assert_same_run
 
 

@@ -1,9 +1,9 @@
-"""character_sets.py: letters and Devanagari digits from the fonts a machine has, as ImageFolder folders in which
+"""conae.offline.characters: letters and Devanagari digits from the fonts a machine has, as ImageFolder folders in which
 no font design is both trained on and tested on."""
 import numpy as np
 import pytest
 
-from character_sets import SETS, design, font_families, held_out, page
+from conae.offline.characters import SETS, design, font_families, held_out, page
 from conae.prepare import prepare
 
 

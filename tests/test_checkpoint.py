@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from conae.checkpoint import (CheckpointError, load_checkpoint, read_checkpoint, restore_training_state, save_codes,
-                              save_checkpoint, training_state, unpacked)
+from conae.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    read_checkpoint,
+    restore_training_state,
+    save_checkpoint,
+    save_codes,
+    training_state,
+    unpacked,
+)
 from conae.config import make_config
 from conae.data import DIGITS, Split
 from conae.model import ConvAE

@@ -11,7 +11,7 @@ import torch
 import torchvision
 
 from conae.data import DataError, load_data, one_per_class, read_idx, subset
-from offline_data import write_idx
+from conae.offline.files import write_idx
 from tests.conftest import synthetic_digits, tree, write_split
 
 

@@ -9,7 +9,7 @@ import torchvision
 
 from conae.cli import main
 from conae.data import DATASETS, DataError, load_data
-from offline_data import link_debian_files, write_idx
+from conae.offline.files import link_debian_files, write_idx
 from tests.conftest import write_split
 
 FASHION = DATASETS["fashion-mnist"].classes

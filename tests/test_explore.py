@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conae.inference import encode
 from conae.explore import Explorer, latent_3d_gif, latent_3d_html
+from conae.inference import encode
 from conae.model import ConvAE
 
 

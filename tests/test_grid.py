@@ -16,7 +16,7 @@ import conae.grid
 from conae.cli import main
 from conae.config import ConfigError, make_config
 from conae.device import resolve_precision, usable_cores
-from conae.grid import plan, run_grid, tasks_for, warn_if_mixed
+from conae.grid import Plan, plan, run_grid, tasks_for, warn_if_mixed
 
 from .conftest import REPO, tree, write_tiny_root
 from .test_robustness import assert_one_line_error
@@ -153,11 +153,11 @@ def test_sweep_continues_where_it_stopped(grid_data, tmp_path, monkeypatch, caps
 
 def test_the_plan_of_a_grid():
     cores = usable_cores()
-    assert plan(1) == (1, 0)  # one at a time, in this process, threads as they are
-    assert plan(2) == (2, max(1, cores // 2))
-    assert plan(-1) == (cores, 1)
-    assert plan(2, 1, "ray") == (2, 1)
-    assert plan(-1, None, "ray", "10.0.0.1:6379") == (-1, 1)  # a cluster counts its own cores
+    assert plan(1) == Plan(1, 0) and plan(1).in_process  # one at a time, in this process, threads as they are
+    assert plan(2) == Plan(2, max(1, cores // 2))
+    assert plan(-1) == Plan(cores, 1)
+    assert plan(2, 1, "ray") == Plan(2, 1, "ray") and not plan(1, 1, "ray").in_process
+    assert plan(-1, None, "ray", "10.0.0.1:6379") == Plan(-1, 1, "ray", "10.0.0.1:6379")  # a cluster counts its own
     for bad, setting in [(dict(jobs=0), "jobs"), (dict(jobs=-(cores + 1)), "jobs"), (dict(jobs=1.5), "jobs"),
                          (dict(threads_per_run=cores + 1), "threads_per_run"), (dict(threads_per_run=0), "threads_per_run"),
                          (dict(backend="dask"), "backend"), (dict(address="1.2.3.4:6379"), "address")]:
@@ -240,7 +240,7 @@ def test_ray_reserves_a_gpu_for_each_run_that_uses_one(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     tasks = tasks_for([("gpu", make_config("default"), tmp_path)], threads=3, backend="ray", training_subset=(0, 0))
     with pytest.raises(Stop):
-        run_grid(tasks, jobs=2, backend="ray")
+        run_grid(tasks, Plan(2, 3, "ray"))
     assert asked == dict(backend="ray", n_jobs=2, ray_remote_args=dict(num_cpus=3, num_gpus=1))
 
 

@@ -10,7 +10,9 @@ import torch
 import conae.grid
 from conae import baselines
 from conae.cli import main
-from conae.compare import comparison_table, plot_tradeoff
+from conae.compare import comparison_table
+from conae.config import ConfigError, baseline_names
+from conae.viz import plot_tradeoff
 from conae.config import make_config
 from conae.data import load_data
 from conae.neighbours import layout, neighbour_loss
@@ -42,10 +44,10 @@ def test_neighbour_embeddings_are_fitted_on_a_fixed_subset_of_a_large_training_s
 
 
 def test_baseline_names():
-    assert baselines.baseline_names("pca, UMAP,tsne,pca") == ("pca", "umap", "tsne")
-    assert baselines.baseline_names("none") == ()
-    with pytest.raises(baselines.UserError, match="unknown baseline 'isomap': choose from pca, umap, tsne"):
-        baselines.baseline_names("pca,isomap")
+    assert baseline_names("pca, UMAP,tsne,pca") == ("pca", "umap", "tsne")
+    assert baseline_names("none") == ()
+    with pytest.raises(ConfigError, match="unknown baseline 'isomap': choose from pca, umap, tsne"):
+        baseline_names("pca,isomap")
 
 
 @pytest.mark.slow

@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 from scipy.ndimage import label
 
+from conae.offline.transfer import photographed, save_photo
 from conae.prepare import MAX_PIXELS, ImageError, deskewed, grey_levels, prepare, read_image
 from tests.test_recognise import mnist_digits, similar
-from transfer_set import photographed, save_photo
 
 
 def seven():

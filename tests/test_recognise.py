@@ -11,9 +11,9 @@ from conae.checkpoint import read_checkpoint
 from conae.cli import main
 from conae.data import read_idx
 from conae.evaluate import knn_predictions
+from conae.offline.transfer import drawn_on_paper
 from conae.prepare import prepare
 from conae.recognise import ImageError, load_reference, recognise
-from transfer_set import drawn_on_paper
 from tests.conftest import SHARED_DATA
 from tests.test_robustness import assert_one_line_error
 

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 import conae.train
+from conae.checkpoint import CheckpointError, load_checkpoint
 from conae.cli import main
 from conae.config import make_config
 from conae.data import load_data
-from offline_data import write_idx
-from conae.checkpoint import CheckpointError, load_checkpoint
+from conae.offline.files import write_idx
 from conae.train import TrainingDiverged, fit
 from tests.conftest import REPO, tree, write_split
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from conae.offline.transfer import photographed, written_number
 from conae.prepare import WORK_SIDE, ImageError, prepare
 from conae.segment import MAX_PARTS, characters, widest
-from transfer_set import photographed, written_number
 from tests.test_recognise import mnist_digits, similar
 
 

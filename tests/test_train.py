@@ -3,10 +3,10 @@ import dataclasses
 import pytest
 import torch
 
+from conae.augment import random_elastic, random_pen, random_shift, random_turn
 from conae.checkpoint import load_checkpoint, save_checkpoint
 from conae.config import make_config
 from conae.data import load_data
-from conae.augment import random_elastic, random_pen, random_shift, random_turn
 from conae.train import build, fit
 from tests.test_robustness import without_timings
 

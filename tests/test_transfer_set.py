@@ -1,10 +1,10 @@
-"""The transfer set (transfer_set.py): other writers' digits, font digits, photographed copies stored turned."""
+"""The transfer set (conae.offline.transfer): other writers' digits, font digits, photographed copies stored turned."""
 import numpy as np
 import pytest
 from PIL import Image
 
+from conae.offline.transfer import font_digits, handwriting_fonts, photographed, save_photo, uci_digits
 from conae.prepare import prepare, read_image
-from transfer_set import font_digits, handwriting_fonts, photographed, save_photo, uci_digits
 
 
 def test_uci_digits_are_1797_digits_by_other_writers_white_on_black():

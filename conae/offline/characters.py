@@ -14,8 +14,8 @@ same ones on every machine: by a hash of their names; a design's weights, widths
 are held out: test/ holds only designs that train/ never saw. Fonts are a stand-in for handwriting: a font is one
 writer who never varies, so held-out fonts measure how a code carries to new styles, not to new hands.
 
-    python character_sets.py letters data/letters      # then: conae train --dataset folder:data/letters
-    python character_sets.py devanagari data/devanagari
+    python -m conae.offline.characters letters data/letters      # then: conae train --dataset folder:data/letters
+    python -m conae.offline.characters devanagari data/devanagari
 """
 import argparse
 import hashlib

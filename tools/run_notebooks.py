@@ -1,6 +1,6 @@
 """Runs ConAE.ipynb once per data set available offline, with papermill, and extracts each run's figures.
 
-    python run_notebooks.py [--datasets mnist,fashion-mnist,...] [--data-root data] [--out runs/notebooks]
+    python -m tools.run_notebooks [--datasets mnist,fashion-mnist,...] [--data-root data] [--out runs/notebooks]
 
 For each data set: runs/notebooks/ConAE-<dataset>.ipynb (the executed notebook) and runs/notebooks/<dataset>/
 (its metrics.json and figures). A data set is available when its IDX files are under DATA_ROOT/FOLDER/raw, or,
@@ -16,9 +16,9 @@ import papermill
 
 import extract_images
 from conae.data import DATASETS, raw_files
-from offline_data import link_debian_files
+from conae.offline.files import link_debian_files
 
-REPO = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
 
 
 def data_root_for(dataset, data_root, out):
