@@ -1,8 +1,10 @@
 # make run:        set up .venv from the lock, execute ConAE.ipynb headless, extract its figures into outputs/
-# make test:       set up .venv from the lock, run the test suite (all of it: what CI runs)
-# make quick:      the tests that take seconds (not those marked slow): the edit loop, under a minute
+# make test:       set up .venv from the lock, run the test suite (all of it but the reproduce tier, which CI
+#                  runs after it: make reproduce)
+# make quick:      the tests that take seconds (not those marked slow): the edit loop, under 40 s
 # make notebooks:  run the notebook once per data set available offline, into runs/notebooks/
-# make reproduce:  re-execute the committed notebook and compare its numbers with outputs/metrics.json
+# make reproduce:  the reproduce tier: re-execute the committed notebook, check it and compare its numbers with
+#                  outputs/metrics.json (CI runs it after make test)
 # make mutants:    mutation testing (mutmut) of the modules pyproject.toml names, one mutant in five (MUTANTS= for all),
 #                  then the share the tests catch
 # make model:      rebuild the model that ships inside conae (conae/models/), from the 5,000-digit sample, seed 0
@@ -14,7 +16,7 @@ BIN := $(VENV)/bin
 .PHONY: run test quick notebooks reproduce mutants model lock setup clean
 
 run: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace ConAE.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --coalesce-streams ConAE.ipynb
 	$(BIN)/python extract_images.py ConAE.ipynb outputs
 
 test: setup
@@ -27,7 +29,7 @@ notebooks: setup
 	$(BIN)/python -m tools.run_notebooks
 
 reproduce: setup
-	$(BIN)/python -m pytest -q tests/test_reproduce.py
+	$(BIN)/python -m pytest -q -m reproduce
 
 # mutmut copies the checkout into mutants/ and runs the quick tests there, so they are told where ../shared/data is;
 # it runs one mutant per core, so each gets one thread (two threads on one core spin against each other); MUTANTS is

@@ -19,3 +19,10 @@ def interpolation(start, end, steps):
     """steps codes evenly spaced from start to end, both included."""
     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
     return (1 - t) * start + t * end
+
+
+def pairs(indices, n_pairs):
+    """The ends of the interpolations: consecutive entries of indices paired, (1st, 2nd), (3rd, 4th), ...,
+    n_pairs of them at most."""
+    indices = list(indices)[:2 * n_pairs]
+    return [(indices[i], indices[i + 1]) for i in range(0, len(indices) - 1, 2)]

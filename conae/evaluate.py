@@ -1,12 +1,15 @@
 """How good is the code: reconstruction BCE, and recognition of the class from the code alone (k-nearest
 neighbours for every k, a confusion matrix, a linear probe)."""
+import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .config import HEADLINE_K
-from .inference import encode, encode_and_score
+from .analysis import interpolation, pairs
+from .config import HEADLINE_K, MAIN_K
+from .data import one_per_class, to_float
+from .inference import bce_per_image, encode, encode_and_score, reconstruct
 from .knn import nearest, neighbour_index, vote
 
 KS = tuple(range(1, 26))  # the k of the k-NN curve
@@ -68,3 +71,59 @@ def headline(result):
     linear probe."""
     knn = {str(k): result["knn_accuracy"][str(k)] for k in HEADLINE_K}
     return dict(test_bce=result["test_bce"], knn_accuracy=knn, linear_probe_accuracy=result["linear_probe_accuracy"])
+
+
+# --- what the numbers mean: yardsticks, and where the code errs ---
+
+def bce_yardsticks(train_split, test_split):
+    """Two test BCEs that say what a model's BCE means: mean_image, of rebuilding every test image as the mean
+    training image (a code that knows nothing), and floor, of rebuilding every pixel exactly, the least any model
+    can reach: above 0 wherever pixels are grey, not black or white (a pixel of brightness x costs its entropy,
+    -x log x - (1 - x) log(1 - x), even when predicted exactly)."""
+    images = to_float(test_split.images)
+    mean = to_float(train_split.images).mean(dim=0, keepdim=True).clamp(1e-6, 1 - 1e-6).expand_as(images)
+    return dict(mean_image=float(bce_per_image(mean, images).mean()),
+                floor=float(bce_per_image(images, images).mean()))
+
+
+def bce_by_class(model, split):
+    """{class name: the mean test BCE of its images' reconstructions}."""
+    per_image = bce_per_image(reconstruct(model, split.images), to_float(split.images)).numpy()
+    labels = split.labels.numpy()
+    return {name: float(per_image[labels == c].mean()) for c, name in enumerate(split.classes) if (labels == c).any()}
+
+
+def class_accuracy(recognition, classes):
+    """{class name: the share of its test images the best k's vote gets right} (from the confusion matrix)."""
+    counts = np.array(recognition["confusion_matrix"])
+    return {name: float(counts[c, c] / counts[c].sum()) for c, name in enumerate(classes) if counts[c].sum()}
+
+
+def top_confusions(recognition, classes, n=3):
+    """The n most frequent mistakes of the best k's vote: [(true class, predicted class, share of the true class's
+    test images)], most frequent first."""
+    counts = np.array(recognition["confusion_matrix"], dtype=float)
+    shares = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
+    np.fill_diagonal(shares, 0)
+    order = np.argsort(-shares, axis=None, kind="stable")[:n]
+    return [(classes[i], classes[j], float(shares[i, j])) for i, j in zip(*np.unravel_index(order, shares.shape))
+            if shares[i, j] > 0]
+
+
+def votes_along(codes, train_codes, train_labels, k=MAIN_K):
+    """The class the k nearest training codes vote for at each of codes [N, D] (a path through code space)."""
+    labels = np.asarray(train_labels)
+    return vote(labels[nearest(neighbour_index(train_codes), codes, k)], int(labels.max()) + 1).winner
+
+
+def interpolation_votes(model, split, train_codes, train_labels, n_pairs=5, steps=11):
+    """For each interpolation viz.plot_interpolations draws (between the codes of two test images of consecutive
+    classes): (start class, end class, the classes voted for along the path, each once, in the order first met)."""
+    codes = encode(model, split.images)
+    found = []
+    for a, b in pairs(one_per_class(split).tolist(), n_pairs):
+        voted = votes_along(interpolation(codes[a], codes[b], steps), train_codes, train_labels)
+        names = [split.classes[int(c)] for c in voted]
+        found.append((split.classes[int(split.labels[a])], split.classes[int(split.labels[b])],
+                      list(dict.fromkeys(names))))
+    return found

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from . import prepare
 from .cache import cached, versions
 from .datasets import FOLDER_PREFIX, DataError, Split, dataset_title, folder_of
 from .environment import code_of
+from .progress import progress_bar
 
 HELD_OUT = 6  # without train/ and test/: one image in six of each class is held out for test
 
@@ -63,13 +63,15 @@ def prepared(files, root, shown_as, verbose):
 
     def prepare_all():
         images, kept, skipped = [], [], []
-        for i, (path, _) in enumerate(tqdm(files, desc=f"preparing {shown_as}", unit="image", disable=not verbose,
-                                           leave=False)):
-            try:
-                images.append(prepare.prepare(prepare.read_image(path), f"{shown_as}/{names[i]}").numpy())
-                kept.append(i)
-            except prepare.ImageError as e:
-                skipped.append(str(e).replace(str(path), f"{shown_as}/{names[i]}"))
+        with progress_bar(total=len(files), desc=f"preparing {shown_as}", unit="image", disable=not verbose,
+                          leave=False) as bar:
+            for i, (path, _) in enumerate(files):
+                bar.update()
+                try:
+                    images.append(prepare.prepare(prepare.read_image(path), f"{shown_as}/{names[i]}").numpy())
+                    kept.append(i)
+                except prepare.ImageError as e:
+                    skipped.append(str(e).replace(str(path), f"{shown_as}/{names[i]}"))
         return dict(images=np.stack(images) if images else np.zeros((0, 28, 28), np.uint8),
                     kept=np.array(kept, np.int64), skipped=np.array(skipped, dtype=str))
 

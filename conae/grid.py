@@ -77,10 +77,8 @@ def train_and_score(task, splits, verbose):
     """run_task's work: the run trained (or resumed), scored, and its result.json written."""
     folder = Path(task.folder)
     done = folder / "result.json"
-    if splits is None:
-        with warnings.catch_warnings():  # the driver has said where the data came from
-            warnings.simplefilter("ignore")
-            splits = load_splits(task.cfg, task.subset, verbose=False)
+    if splits is None:  # the driver has said where the data came from
+        splits = load_splits(task.cfg, task.subset, verbose=False)
     train_split, test_split = splits
     checkpoint = folder / "model.pt"
     model, history, _ = fit(task.cfg, train_split, test_split, verbose=verbose, checkpoint=checkpoint,

@@ -35,3 +35,33 @@ class ConvAE(nn.Module):
 def weight_norm_sum(model):
     """sum(p.norm(2)) over all parameters: the original's L2 penalty, before its 0.0005 factor."""
     return torch.stack([p.norm(2) for p in model.parameters()]).sum()
+
+
+def layer_shapes(model):
+    """What each layer makes of one 28x28 image, read by running the model on one: [(part, layer, output shape)],
+    each layer with the activation after it, from the input down to the code and back to the rebuilt image."""
+    rows, x = [("input", "a 28x28 grey image", (1, 28, 28))], torch.zeros(1, 1, 28, 28)
+    with torch.no_grad():
+        for part, layers in (("encoder", model.encoder), ("decoder", model.decoder)):
+            for layer in layers:
+                x = layer(x)
+                name = describe_layer(layer)
+                if isinstance(layer, (nn.ReLU, nn.Sigmoid)):
+                    part_of, before, shape = rows.pop()
+                    name, part = f"{before} + {name}", part_of
+                rows.append((part, name, tuple(x.shape[1:])))
+    return rows
+
+
+def describe_layer(layer):
+    """A layer in a few words: "Conv2d 3x3, 1 -> 16 channels", "MaxPool2d 2x2", "Linear 3136 -> 3"."""
+    if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        size = "x".join(map(str, layer.kernel_size))
+        stride = f", stride {layer.stride[0]}" if layer.stride[0] > 1 else ""
+        channels = f"{layer.out_channels} channel{'s' * (layer.out_channels > 1)}"
+        return f"{type(layer).__name__} {size}{stride}, {layer.in_channels} -> {channels}"
+    if isinstance(layer, nn.MaxPool2d):
+        return f"MaxPool2d {layer.kernel_size}x{layer.kernel_size}"
+    if isinstance(layer, nn.Linear):
+        return f"Linear {layer.in_features} -> {layer.out_features}"
+    return type(layer).__name__

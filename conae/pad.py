@@ -262,7 +262,7 @@ class Pad:
                 ax.imshow(image, cmap="gray_r", vmin=0, vmax=255 if image.max() > 1 else 1)
                 ax.set_title(title, fontsize=9)
                 ax.axis("off")
-        fig.suptitle("Write on the pad in Jupyter: each stroke is read as `conae recognise` reads an image")
+        fig.suptitle("Write on the pad in Jupyter: each stroke is read as conae recognise reads an image")
         fig.tight_layout()
         return fig
 

@@ -12,7 +12,7 @@ from .data import one_per_class
 from .datasets import dataset_title
 from .device import pick_device, resolve_precision
 from .environment import environment
-from .evaluate import recognition, split_codes
+from .evaluate import bce_yardsticks, recognition, split_codes
 
 
 def collect_metrics(cfg, train_split, test_split, model, history, codes=None, baselines=("pca",)):
@@ -28,6 +28,7 @@ def collect_metrics(cfg, train_split, test_split, model, history, codes=None, ba
     rec = recognition(train_codes, train_split.labels.numpy(), test_codes, test_split.labels.numpy())
     return dict(
         test_bce=test_bce,
+        bce_yardsticks=bce_yardsticks(train_split, test_split),
         knn_accuracy={str(k): rec["knn_accuracy"][str(k)] for k in HEADLINE_K},
         train_seconds=train_seconds,
         images_per_second=last["images_seen"] / train_seconds if train_seconds else 0.0,
@@ -56,7 +57,7 @@ def make_figures(model, train_split, test_split, history, snapshots, metrics, te
     pca_bce = metrics.get("pca_baseline", {}).get("test_bce")
     figures = {
         "samples": lambda: viz.plot_samples(train_split),
-        "training_curve": lambda: viz.plot_loss(history),
+        "training_curve": lambda: viz.plot_loss(history, metrics.get("bce_yardsticks")),
         "training_progress": lambda: viz.plot_progress(test_split, snapshots, history),
         "latent_space": lambda: viz.plot_latent(model, test_split, codes=test_codes),
         "reconstructions": lambda: viz.plot_reconstructions(model, test_split),
@@ -67,10 +68,7 @@ def make_figures(model, train_split, test_split, history, snapshots, metrics, te
                                                    one_per_class(test_split)), metrics["test_bce"], pca_bce),
         "decoder_map": lambda: viz.plot_decoder_map(model, test_split, codes=test_codes),
         "interpolations": lambda: viz.plot_interpolations(model, test_split),
-        "latent_views": lambda: viz.plot_latent_views(model, test_split, codes=test_codes),
     }
-    if model.embedding_dim < 3:
-        del figures["latent_views"]  # it draws three code dimensions
     return figures
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from .augment import moved
 from .checkpoint import read_checkpoint, restore_training_state, save_checkpoint, training_state
@@ -18,6 +17,7 @@ from .errors import TrainingDiverged, TrainingInterrupted, describe
 from .inference import reconstruct, test_bce
 from .model import ConvAE, weight_norm_sum
 from .neighbours import check_enough_images, layout, neighbour_loss
+from .progress import progress_bar
 
 MIN_POINTS = 10  # a run records progress and the test BCE 10 to 20 times, whatever its length
 SCORED_DURING_TRAINING = 1000  # test images scored at each point before the last (the last scores all of them)
@@ -172,7 +172,7 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
 
     done = history[-1]["step"] if history else 0
     saved = history[-1] if history else None  # the point safe in the checkpoint
-    bar = tqdm(total=total, initial=done, desc="training", unit="step", disable=not verbose)
+    bar = progress_bar(total=total, initial=done, desc="training", unit="step", disable=not verbose)
     try:
         for point in (p for p in record_points(total, every) if p > done):
             start = time.perf_counter()
@@ -200,7 +200,7 @@ def fit(cfg: Config, train_split, test_split, verbose=True, checkpoint=None, res
         raise TrainingInterrupted(saved) from None
     finally:
         bar.close()  # so that a message after it starts on a line of its own
-    if verbose:  # a lasting record: a notebook saved headless keeps only the bar's first frame
+    if verbose:  # a lasting record, in words
         last = history[-1]
         print(f"trained {last['step']:,} steps ({last['epoch']:g} epochs, {last['images_seen']:,} images, "
               f"{run.precision}) in {sum(h['seconds'] for h in history):.1f} s: train loss {last['train_loss']:.4f}, "

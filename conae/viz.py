@@ -99,7 +99,7 @@ def _mosaic(ax, rows, row_names, col_names=None, pad=2):
 def scatter_3d(ax, codes, labels, palette, size):
     """The first three numbers of codes as a 3-D scatter on ax, each point coloured by its class (palette[label]),
     the axes named z1, z2 and z3: every 3-D view of a code is drawn by this."""
-    ax.scatter(*codes[:, :3].T, c=palette[labels], s=size, alpha=0.8, linewidths=0)
+    ax.scatter(*codes[:, :3].T, c=palette[labels], s=size, alpha=0.9, linewidths=0, depthshade=False)
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
     ax.set_zlabel("z3")
@@ -130,22 +130,31 @@ def plot_samples(split, n=32, cols=8, seed=0):
     return fig
 
 
-def plot_loss(history):
+def plot_loss(history, yardsticks=None):
     """Train and test binary cross-entropy at each recorded point, against epochs done (the training numbers are
-    means since the previous point; the penalised training loss is drawn too when it differs)."""
+    means since the previous point; the penalised training loss is drawn too when it differs); yardsticks
+    (conae.evaluate.bce_yardsticks) as dashed lines: the mean image's BCE and the floor."""
     epochs = [h["epoch"] for h in history]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4.3))
     ax.plot(epochs, [h["train_bce"] for h in history], "o-", ms=3, label="train BCE")
     scored = sorted({h.get("scored_images") for h in history} - {None})
     sampled = f" (a fixed {scored[0]:,} test images; the last point all {scored[-1]:,})" if len(scored) > 1 else ""
     ax.plot(epochs, [h["test_bce"] for h in history], "s-", ms=3, label="test BCE" + sampled)
     if any(h["train_loss"] != h["train_bce"] for h in history):
         ax.plot(epochs, [h["train_loss"] for h in history], ":", label="train loss (BCE + extra terms)")
-    ax.set_xlabel("epoch")
+    if yardsticks:
+        ax.axhline(yardsticks["mean_image"], color="grey", ls="--", lw=1)
+        ax.axhline(yardsticks["floor"], color="grey", ls="--", lw=1)
+        for value, text in ((yardsticks["mean_image"], "the mean image"), (yardsticks["floor"], "the floor")):
+            ax.annotate(f"{text}: {value:.3f}", (1, value), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                        textcoords="offset points", ha="right", va="bottom", fontsize=9, color="dimgrey")
+        drawn = [h[key] for h in history for key in ("train_bce", "test_bce", "train_loss")]
+        ax.set_ylim(0, max(max(drawn), yardsticks["mean_image"]) * 1.1)  # from 0: the floor's distance shows
+    ax.set_xlabel("epoch (passes over the training images)")
     ax.set_ylabel("binary cross-entropy per pixel")
     ax.set_title("Training curve")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="center right")
     fig.tight_layout()
     return fig
 
@@ -160,30 +169,28 @@ def scatter_points(model, split, max_points, with_index=False, codes=None):
     return (codes[keep], labels[keep], keep) if with_index else (codes[keep], labels[keep])
 
 
-def plot_latent(model, split, max_points=5000, codes=None):
-    """The codes of split coloured by class: each 2-D projection of the first three dimensions, and 3-D (codes:
-    split's codes, if known)."""
+def plot_latent(model, split, max_points=5000, codes=None, view=(25, -60)):
+    """The codes of split, each a point coloured by its class: a 3-D scatter of the first three numbers (z1, z2,
+    z3), or for a code of 2 numbers a 2-D one, of 1 a strip per class (codes: split's codes, if known)."""
     codes, labels = scatter_points(model, split, max_points, codes=codes)
     dims = min(codes.shape[1], 3)
-    if dims == 1:
-        codes = np.column_stack([codes[:, 0], labels + np.random.default_rng(0).uniform(-0.3, 0.3, len(labels))])
-    pairs = [(0, 1), (0, 2), (1, 2)] if dims == 3 else [(0, 1)]
-    fig = plt.figure(figsize=(16, 4.2) if dims == 3 else (6, 5))
     palette = class_colors(len(split.classes))
-    colors = palette[labels]
-    size = 3 if len(codes) > 2000 else 9  # dense scatters need small dots; sparse ones need visible ones
-    for i, (a, b) in enumerate(pairs):
-        ax = fig.add_subplot(1, len(pairs) + (dims == 3), i + 1)
-        ax.scatter(codes[:, a], codes[:, b], c=colors, s=size, alpha=0.7, linewidths=0)
-        ax.set_xlabel(f"z{a + 1}")
-        ax.set_ylabel("class (jittered)" if dims == 1 else f"z{b + 1}")
-        ax.set_title(f"z{a + 1} vs z{b + 1}" if dims > 1 else "z1 by class")
+    size = 4 if len(codes) > 2000 else 10  # dense scatters need small dots; sparse ones need visible ones
+    fig = plt.figure(figsize=(8.5, 7) if dims == 3 else (7.5, 5.5))
     if dims == 3:
-        ax = fig.add_subplot(1, 4, 4, projection="3d")
+        ax = fig.add_subplot(projection="3d")
         scatter_3d(ax, codes, labels, palette, size)
-        ax.set_title("3-D code")
+        ax.view_init(*view)
+    else:
+        ax = fig.add_subplot()
+        if dims == 1:
+            codes = np.column_stack([codes[:, 0], labels + np.random.default_rng(0).uniform(-0.3, 0.3, len(labels))])
+        ax.scatter(codes[:, 0], codes[:, 1], c=palette[labels], s=size, alpha=0.8, linewidths=0)
+        ax.set_xlabel("z1")
+        ax.set_ylabel("class (jittered)" if dims == 1 else "z2")
     free = class_legend(fig, split.classes, palette)
-    fig.suptitle(f"Latent space of {len(codes):,} test images ({codes.shape[1] if dims > 1 else 1}-D code)")
+    numbers = f"{codes.shape[1] if dims > 1 else 1} number{'s' * (dims > 1)}"
+    fig.suptitle(f"The code of {len(codes):,} test images: {numbers} each, coloured by their true class")
     fig.tight_layout(rect=(0, 0, free, 1))
     return fig
 
@@ -198,6 +205,23 @@ def plot_reconstructions(model, split):
             [split.classes[int(label)] for label in labels])
     ax.set_xlabel("class")
     ax.set_title("Original vs reconstruction, one test image of each class")
+    fig.tight_layout()
+    return fig
+
+
+def plot_three_numbers(model, images, labels, classes):
+    """One image of each class (the first of each in images), the three numbers model's encoder keeps of it, and
+    the image its decoder rebuilds from them: the whole idea of an autoencoder in one picture."""
+    labels = np.asarray(labels)
+    first = [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)]
+    originals = torch.as_tensor(images)[first]
+    codes = encode(model, originals)
+    fig, ax = plt.subplots(figsize=(1.05 * len(first) + 1.6, 3.2))
+    _mosaic(ax, [list(originals), list(decode(model, codes))], ["original", "rebuilt"],
+            ["\n".join(f"{v:.1f}" for v in code[:3]) for code in codes])
+    ax.set_xlabel(f"the {codes.shape[1]} number{'s' * (codes.shape[1] > 1)} each image is squeezed into "
+                  "(z1, z2, z3 from top to bottom)" if codes.shape[1] == 3 else "the code of each image")
+    ax.set_title(f"{len(first)} characters, each rebuilt from {codes.shape[1]} numbers alone")
     fig.tight_layout()
     return fig
 
@@ -218,22 +242,21 @@ def plot_progress(split, snapshots, history, max_rows=8):
 # --- what the code knows (conae.evaluate.recognition, conae.analysis) ---
 
 def plot_knn_curve(recognition, baselines=None):
-    """k-NN accuracy against k (1..25) with the best k marked and the linear probe as a dotted line, for the
-    autoencoder and beside it each method of baselines ({name: its recognition dict}, e.g. PCA, UMAP, t-SNE)."""
+    """k-NN accuracy against k (1..25), the best k of each marked with a star, for the autoencoder and beside it
+    each method of baselines ({name: its recognition dict}, e.g. PCA, UMAP, t-SNE); one legend entry per method
+    (the linear probes are in the table beside it, not here)."""
     fig, ax = plt.subplots(figsize=(8, 4.6))
     methods = [("autoencoder", recognition)] + list((baselines or {}).items())
     for (name, rec), style in zip(methods, ("o-", "s--", "^-.", "v:", "d--")):
         ks = [int(k) for k in rec["knn_accuracy"]]
-        line, = ax.plot(ks, list(rec["knn_accuracy"].values()), style, ms=3, label=f"{name}, k-NN")
-        ax.axhline(rec["linear_probe_accuracy"], color=line.get_color(), ls=":", lw=1,
-                   label=f"{name}, linear probe ({rec['linear_probe_accuracy']:.3f})")
-        ax.plot(rec["best_k"], rec["best_knn_accuracy"], "*", ms=14, color=line.get_color(), mec="black",
-                label=f"{name}, best k = {rec['best_k']} ({rec['best_knn_accuracy']:.3f})")
+        line, = ax.plot(ks, list(rec["knn_accuracy"].values()), style, ms=4, lw=1.5,
+                        label=f"{name} (best: k = {rec['best_k']}, {rec['best_knn_accuracy']:.3f})")
+        ax.plot(rec["best_k"], rec["best_knn_accuracy"], "*", ms=15, color=line.get_color(), mec="black", zorder=3)
     ax.set_xlabel("k (neighbours voting)")
     ax.set_ylabel("test accuracy")
-    ax.set_title("Recognition from the code: k-nearest neighbours among training codes")
+    ax.set_title("Recognition from the code: k nearest training codes vote (stars: each method's best k)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="x-small" if len(methods) > 2 else "small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
 
@@ -313,36 +336,17 @@ def plot_decoder_map(model, split, n=12, title="Decoder map: what each point of 
 def plot_interpolations(model, split, n_pairs=5, steps=11):
     """Decoded codes evenly spaced between the codes of two test images (one per class, consecutive classes
     paired), the two originals at the ends."""
-    idx = one_per_class(split)[:2 * n_pairs]
-    codes = encode(model, split.images[idx])
     rows, names = [], []
-    for i in range(0, len(idx) - 1, 2):
-        path = decode(model, analysis.interpolation(codes[i], codes[i + 1], steps))
-        rows.append([split.images[idx[i]], *path, split.images[idx[i + 1]]])
-        names.append(f"{split.classes[int(split.labels[idx[i]])]} to {split.classes[int(split.labels[idx[i + 1]])]}")
+    for a, b in analysis.pairs(one_per_class(split).tolist(), n_pairs):
+        start, end = encode(model, split.images[[a, b]])
+        rows.append([split.images[a], *decode(model, analysis.interpolation(start, end, steps)), split.images[b]])
+        names.append(f"{split.classes[int(split.labels[a])]} to {split.classes[int(split.labels[b])]}")
     columns = ["start"] + [f"{t:.1f}" for t in np.linspace(0, 1, steps)] + ["end"]
     fig, ax = plt.subplots(figsize=(0.75 * len(columns) + 1.5, 0.8 * len(rows) + 1.2))
     _mosaic(ax, rows, names, columns)
     ax.set_xlabel("original, then decoded codes from the first code (0) to the second (1), then original")
     ax.set_title("Interpolating in code space between two test images")
     fig.tight_layout()
-    return fig
-
-
-def plot_latent_views(model, split, views=((25, -60), (25, 30), (25, 120), (-25, -150)), max_points=5000,
-                      codes=None):
-    """The 3-D scatter of split's codes (first three dimensions) seen from several angles (elevation, azimuth)."""
-    codes, labels = scatter_points(model, split, max_points, codes=codes)
-    palette = class_colors(len(split.classes))
-    fig = plt.figure(figsize=(11, 9.5))
-    for i, (elev, azim) in enumerate(views):
-        ax = fig.add_subplot(2, 2, i + 1, projection="3d")
-        scatter_3d(ax, codes, labels, palette, 4 if len(codes) > 2000 else 10)
-        ax.view_init(elev=elev, azim=azim)
-        ax.set_title(f"elevation {elev}, azimuth {azim}")
-    free = class_legend(fig, split.classes, palette)
-    fig.suptitle(f"The 3-D code of {len(codes):,} test images from four angles")
-    fig.tight_layout(rect=(0, 0, free, 1))
     return fig
 
 
@@ -375,28 +379,35 @@ def plot_sweep(rows):
 # --- grids of runs (conae.compare) ---
 
 def plot_tradeoff(comparison):
-    """Test BCE against 5-NN accuracy: every run (one colour per preset), the medians as large markers, the
-    baselines as points where they have a BCE, else as a horizontal line at their 5-NN."""
-    fig, ax = plt.subplots(figsize=(8, 5.2))
+    """Test BCE against 5-NN accuracy: every run as a dot (one colour per preset) drawn over its preset's median (a
+    large hollow star), the baselines as squares where they have a BCE, else as a horizontal line at their 5-NN."""
+    fig, ax = plt.subplots(figsize=(8.5, 5.2))
     for i, (name, median) in enumerate(comparison["median"].items()):
         mine = [r for r in comparison["runs"] if r["preset"] == name]
         color = f"C{i}"
-        ax.scatter([r["test_bce"] for r in mine], [knn_at(r) for r in mine], color=color, s=30,
-                   alpha=0.6, label=f"{name}, each seed")
-        ax.scatter(median["test_bce"], knn_at(median), color=color, s=220, marker="*",
-                   edgecolors="black", zorder=3, label=f"{name}, median of {len(mine)}")
+        ax.scatter(median["test_bce"], knn_at(median), s=420, marker="*", facecolors="none", edgecolors=color,
+                   linewidths=1.8, zorder=2, label=f"{name}: median of {len(mine)} seeds")
+        ax.scatter([r["test_bce"] for r in mine], [knn_at(r) for r in mine], color=color, s=28, edgecolors="black",
+                   linewidths=0.5, zorder=3, label=f"{name}: each seed")
+    # the accuracy axis spans the runs and the baselines' lines; a baseline far below them is marked at the bottom
+    shown = [knn_at(r) for r in comparison["runs"]] + [knn_at(b) for b in comparison["baselines"].values()
+                                                        if b["test_bce"] is None]
+    low, high = min(shown) - 0.03, max(shown) + 0.015
     styles = iter(["--", "-.", ":"])
     for j, (name, b) in enumerate(comparison["baselines"].items()):
         color = f"C{len(comparison['median']) + j}"
+        label = f"{BASELINE_NAMES[name]}: BCE {b['test_bce']:.3f}, {MAIN_K}-NN {knn_at(b):.3f}" if b["test_bce"] \
+            is not None else f"{BASELINE_NAMES[name]} (no decoder): {MAIN_K}-NN {knn_at(b):.3f}"
         if b["test_bce"] is None:
-            ax.axhline(knn_at(b), color=color, ls=next(styles),
-                       label=f"{BASELINE_NAMES[name]} (no decoder), 5-NN {knn_at(b):.3f}")
+            ax.axhline(knn_at(b), color=color, ls=next(styles), label=label)
+        elif knn_at(b) < low:
+            ax.scatter(b["test_bce"], low + 0.004, color=color, marker="v", s=70, label=f"{label} (below the chart)")
         else:
-            ax.scatter(b["test_bce"], knn_at(b), color=color, marker="s", s=60,
-                       label=f"{BASELINE_NAMES[name]}, {b['test_bce']:.3f} / {knn_at(b):.3f}")
+            ax.scatter(b["test_bce"], knn_at(b), color=color, marker="s", s=60, label=label)
+    ax.set_ylim(low, high)
     ax.set_xlabel("test BCE per pixel (lower: better reconstructions)")
-    ax.set_ylabel("5-NN test accuracy (higher: a code that recognises)")
-    ax.set_title(f"Reconstruction against recognition, 3-number codes ({comparison['n_train']:,} training images)")
+    ax.set_ylabel(f"{MAIN_K}-NN test accuracy (higher: a code that recognises)")
+    ax.set_title(f"Reconstruction against recognition, codes of 3 numbers ({comparison['n_train']:,} training images)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
@@ -404,17 +415,19 @@ def plot_tradeoff(comparison):
 
 
 def plot_codes_side_by_side(models, split, max_points=3000, view=(25, -60)):
-    """The 3-D codes of split's images under each model ({name: model}), side by side, coloured by class."""
-    fig = plt.figure(figsize=(5.5 * len(models) + 1.5, 5.2))
+    """The 3-D codes of split's images under each model ({name: model}), side by side, coloured by class. Each
+    panel has its own axes: a code's scale is its own (the neighbour term pulls codes to a layout of spread 1;
+    reconstruction alone leaves them at whatever scale it found)."""
+    fig = plt.figure(figsize=(5.8 * len(models) + 1.5, 5.6))
     palette = class_colors(len(split.classes))
     for i, (name, model) in enumerate(models.items()):
         codes, labels = scatter_points(model, split, max_points)
         ax = fig.add_subplot(1, len(models), i + 1, projection="3d")
-        scatter_3d(ax, codes, labels, palette, 3)
+        scatter_3d(ax, codes, labels, palette, 7)
         ax.view_init(*view)
         ax.set_title(name)
     free = class_legend(fig, split.classes, palette)
-    fig.suptitle(f"The same {len(codes):,} test images in each 3-number code")
+    fig.suptitle(f"The same {len(codes):,} test images in each code of 3 numbers (each panel on its own scale)")
     fig.tight_layout(rect=(0, 0, free, 1))
     return fig
 

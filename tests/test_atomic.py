@@ -2,8 +2,7 @@ import json
 
 import pytest
 
-from conae.atomic import atomic_write
-from conae.atomic import write_json
+from conae.atomic import atomic_write, write_json
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):

@@ -14,9 +14,7 @@ import sys
 import time
 import urllib.request
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.conftest import REPO
 
@@ -105,6 +103,8 @@ def wait_for_idle_kernel(base, token, timeout=60):
 
 def open_notebook(page, base, token, root, name, cells):
     """Writes a notebook of these cells, opens it in JupyterLab and waits for its kernel; its cells' locator."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
     nbformat.write(new_notebook(cells=[new_code_cell(c) for c in cells],
                                 metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                          "language": "python"}}), root / name)

@@ -1,9 +1,6 @@
 """The model that ships inside the package: what it is, that it is what `make model` makes from the code here, and
 that `conae recognise` reads a photographed number and a digit drawn on a tablet with it, with no --model."""
 import json
-import subprocess
-import sys
-import zipfile
 from dataclasses import asdict
 
 import numpy as np
@@ -22,7 +19,7 @@ from conae.offline.transfer import photographed, save_photo, written_number
 from conae.pad import digit_strokes, rendered
 from conae.prepare import deskewed
 from conae.recognise import ABOUT, BUNDLED, load_reference, read
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import SHARED_DATA
 
 ABOUT_RECORD = json.loads(ABOUT.read_text())
 DATA_FIELDS = ("data_root", "download", "fallback")  # where the data is, not what the run is
@@ -61,6 +58,7 @@ def test_the_bundled_model_is_the_one_make_model_makes_from_the_code_here():
     assert set(stored) == {"model", "config", "history", "codes"}  # no training state, no snapshots
 
 
+@pytest.mark.slow
 def test_its_recorded_numbers_are_its_numbers_on_the_official_test_set(bundled):
     images, labels = official_test_set()
     images = deskewed(torch.from_numpy(images.copy()))
@@ -81,6 +79,7 @@ def test_recognise_says_what_the_bundled_model_is(capsys):
     assert "Without --model: a neighbours model of MNIST digits" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_photographed_2026_is_read_as_2026_without_a_model(bundled, tmp_path, capsys):
     images, labels = official_test_set()
     # the first test digits of each kind that the model reads right alone: this checks finding and reading
@@ -109,16 +108,6 @@ def test_a_digit_drawn_on_a_tablet_is_read_without_a_model(tmp_path, capsys):
         assert main(["recognise", str(path), "--json"]) == 0
         reading, = json.loads(capsys.readouterr().out)
         assert reading["label"] == reading["text"] == digit, f"a drawn {digit} was read as {reading['text']}"
-
-
-@pytest.mark.slow
-def test_pip_install_carries_the_bundled_model(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(REPO)], check=True, capture_output=True)
-    wheel, = tmp_path.glob("conae-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert {"conae/models/mnist-neighbours.pt", "conae/models/mnist-neighbours.json",
-            "conae/models/README.md"} <= set(names)
 
 
 def test_make_model_keeps_what_a_vote_needs_and_says_what_it_is(tmp_path, capsys):

@@ -1,14 +1,17 @@
 import json
+import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from conae.cli import main
-from tests.conftest import FIGURES, REPO
+from tests.conftest import FIGURES
 
 
+@pytest.mark.slow
 def test_train_end_to_end_on_tiny_data(tiny_root, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--data-root", str(tiny_root), "--out", str(out), "--epochs", "2",
@@ -69,6 +72,7 @@ def test_help_documents_the_command_line(capsys):
     assert "fashion-mnist" in text and "--embedding-dims" in help_text("sweep")
 
 
+@pytest.mark.slow
 def test_sweep_trains_one_model_per_code_size(tiny_root, tmp_path, capsys):
     out = tmp_path / "sweep"
     assert main(["sweep", "--embedding-dims", "2,1", "--epochs", "1", "--data-root", str(tiny_root),
@@ -95,21 +99,48 @@ def test_train_metrics_hold_recognition_and_the_pca_baseline(tiny_root, tmp_path
 
 
 @pytest.mark.slow
-def test_the_package_installs_with_its_console_command(tmp_path):
-    """pip builds conae as a wheel with the `conae` command, and the installed command runs from any folder."""
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
-                            str(tmp_path / "wheel"), str(REPO)], capture_output=True, text=True)
-    if built.returncode and "setuptools" in built.stderr and "No module named" in built.stderr:
-        pytest.skip("setuptools is not installed in this environment, so the wheel cannot be built offline")
-    assert built.returncode == 0, built.stderr[-1000:]
-    import zipfile
-    wheel = zipfile.ZipFile(next((tmp_path / "wheel").glob("conae-*.whl")))
-    names = wheel.namelist()
-    assert "conae/cli.py" in names and "conae/recognise.py" in names
-    entry_points = wheel.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+def test_the_wheel_holds_the_package_its_command_and_its_model(wheel, installed_conae, tmp_path):
+    """pip builds conae as a wheel with the `conae` command, its subpackage and the model that ships with it; the
+    installed copy runs from any folder."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"conae/cli.py", "conae/offline/transfer.py", "conae/models/mnist-neighbours.pt",
+            "conae/models/mnist-neighbours.json", "conae/models/README.md"} <= set(names)
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "conae = conae.cli:main" in entry_points
+    installed = subprocess.run([sys.executable, "-c", "import conae.bundled, sys; print(conae.bundled.BUNDLED); "
+                                "sys.argv = ['conae', 'recognise', '--about']; from conae.cli import main; main()"],
+                               cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(installed_conae)},
+                               capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr
+    where, about = installed.stdout.splitlines()[:2]
+    assert where.startswith(str(installed_conae)) and "neighbours preset, seed 0" in about
     command = Path(sys.executable).with_name("conae")
     if not command.exists():
         pytest.skip("conae is not installed in this environment (make test installs it with pip install -e .)")
     result = subprocess.run([str(command), "train", "--help"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("usage: conae train")
+
+
+def test_a_setting_added_to_config_is_a_flag_with_its_help_and_reaches_the_run(capsys):
+    """A new field of Config, with no other edit, is a flag of train (and of the grids), with its help and default,
+    checked and carried into the run's Config."""
+    from dataclasses import fields, make_dataclass
+
+    from conae.cli import build_parser, config_from_flags
+    from conae.config import Config, setting
+    extended = make_dataclass("Config", [("dropout", float, setting(0.0, "share of the code's numbers dropped"))],
+                              bases=(Config,))
+    parser = build_parser(extended)
+    for command in ("train", "sweep", "compare"):
+        text = parser.command_parsers[command].format_help()
+        assert "--dropout DROPOUT" in text and "share of the code's numbers dropped (default: 0.0)" in text
+    args = parser.parse_args(["train", "--dropout", "0.25", "--steps", "7"])
+    cfg = config_from_flags(args)
+    assert type(cfg) is extended and (cfg.dropout, cfg.steps) == (0.25, 7)
+    assert config_from_flags(parser.parse_args(["train"])).dropout == 0.0  # not given: the default
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--dropout", "a lot"])
+    assert "argument --dropout: invalid float value" in capsys.readouterr().err
+    # every field of today's Config is a flag of train, and every flag of train but four is a field
+    flags = {a.dest for a in build_parser().command_parsers["train"]._actions} - {"help"}
+    assert flags - {f.name for f in fields(Config)} == {"preset", "out", "baselines", "resume"}

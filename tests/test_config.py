@@ -4,7 +4,15 @@ from dataclasses import asdict
 
 import pytest
 
-from conae.config import MAX_LR, PRESETS, Config, ConfigError, check_setting, config_from_dict, make_config
+from conae.config import (
+    MAX_LR,
+    PRESETS,
+    Config,
+    ConfigError,
+    check_setting,
+    config_from_dict,
+    make_config,
+)
 
 
 def refused(name, value):

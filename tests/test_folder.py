@@ -148,6 +148,7 @@ def test_prepared_images_come_from_the_cache_until_a_file_changes(shapes, tmp_pa
     assert not all((a.images == b.images).all() for a, b in zip(first, changed))
 
 
+@pytest.mark.slow
 def test_a_model_of_a_folder_keeps_its_class_names_through_recognise(shapes, tmp_path, capsys, no_figures):
     out = tmp_path / "run"
     assert main(["train", "--dataset", f"folder:{shapes[0]}", "--steps", "30", "--baselines", "none",

@@ -23,7 +23,7 @@ from .test_robustness import assert_one_line_error
 
 pytestmark = pytest.mark.slow  # worker processes and Ray
 
-STEPS = "40"  # about a second a run: still long enough for an interrupt to land between runs
+STEPS = "20"  # half a second a run: still long enough for an interrupt to land between runs
 GRID = ["--presets", "default,neighbours", "--seeds", "0,1", "--steps", STEPS, "--baselines", "none", "--no-download"]
 
 
@@ -87,8 +87,14 @@ def test_worker_processes_give_the_serial_results_bit_for_bit(grid_data, serial_
 def test_ray_gives_the_serial_results_bit_for_bit(grid_data, serial_grid, tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'conae[ray]'); the Ray backend is untested")
     out = tmp_path / "compare"
-    compare_into(grid_data, out, "--jobs", "2", "--threads-per-run", "1", "--backend", "ray")
-    assert_same_grid(out, serial_grid)
+    # the neighbours preset's two seeds (UMAP's layout in Ray's workers too), against the serial grid's same runs
+    comparison = compare_into(grid_data, out, "--jobs", "2", "--threads-per-run", "1", "--backend", "ray",
+                              "--presets", "neighbours")
+    serial = without_timings(json.loads((serial_grid / "comparison.json").read_text()))
+    assert without_timings(comparison)["runs"] == [r for r in serial["runs"] if r["preset"] == "neighbours"]
+    theirs = weights(serial_grid)
+    for name, mine in weights(out).items():
+        assert all(torch.equal(mine[key], theirs[name][key]) for key in mine), name
     import ray
     assert not ray.is_initialized()  # the Ray that compare started is stopped
 

@@ -11,13 +11,12 @@ import conae.grid
 from conae import baselines
 from conae.cli import main
 from conae.compare import comparison_table
-from conae.config import ConfigError, baseline_names
-from conae.viz import plot_tradeoff
-from conae.config import make_config
+from conae.config import ConfigError, baseline_names, make_config
 from conae.data import load_data
 from conae.neighbours import layout, neighbour_loss
 from conae.recognise import load_reference
 from conae.train import fit
+from conae.viz import plot_tradeoff
 from tests.conftest import write_split
 from tests.test_robustness import assert_one_line_error, assert_same_run, tree
 
@@ -81,6 +80,7 @@ def test_the_layout_is_standardised_and_only_for_training_images(splits):
     assert neighbour_loss(codes, targets) == pytest.approx(float((targets[known] ** 2).mean()))
 
 
+@pytest.mark.slow
 def test_the_neighbours_preset_pulls_codes_towards_the_layout(tiny_root):
     train, test = load_data(tiny_root, download=False)
     plain = make_config("default", steps=60, batch_size=32)
@@ -181,9 +181,14 @@ def test_tradeoff_figure_draws_runs_medians_and_baselines():
     fig = plot_tradeoff(comparison)
     ax = fig.axes[0]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "n, median of 3" in legend and "UMAP (no decoder), 5-NN 0.907" in legend
+    assert "n: median of 3 seeds" in legend and "UMAP (no decoder): 5-NN 0.907" in legend
+    assert "PCA: BCE 0.220, 5-NN 0.480 (below the chart)" in legend  # far below the runs: marked at the bottom
     assert [line.get_ydata()[0] for line in ax.get_lines()] == [0.907]  # a baseline without a BCE: a line
     assert "BCE" in ax.get_xlabel() and "5-NN" in ax.get_ylabel() and ax.get_title()
+    seeds, stars = ax.collections[1], ax.collections[0]  # each preset's seeds are drawn over its median
+    assert seeds.get_zorder() > stars.get_zorder() and len(seeds.get_offsets()) == 3
+    low, high = ax.get_ylim()
+    assert low < 0.75 and 0.907 < high and low > 0.48
 
 
 def test_the_layout_leaves_the_runs_torch_threads_as_they_were(splits):
@@ -213,6 +218,7 @@ def test_umap_is_handed_exact_neighbours_as_a_symmetric_distance_matrix(splits):
     assert np.allclose(placing[0].data, np.sort(np.linalg.norm(train - test[0], axis=1))[:5])
 
 
+@pytest.mark.slow
 def test_umap_is_imported_with_numbas_disk_cache_so_later_processes_skip_compiling():
     probe = ("from conae.compiled import import_umap; umap = import_umap(); import numba; "
              "print(type(umap.umap_.compute_membership_strengths._cache).__name__, numba.njit.__module__)")

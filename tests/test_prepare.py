@@ -9,7 +9,14 @@ from PIL import Image
 from scipy.ndimage import label
 
 from conae.offline.transfer import photographed, save_photo
-from conae.prepare import MAX_PIXELS, ImageError, deskewed, grey_levels, prepare, read_image
+from conae.prepare import (
+    MAX_PIXELS,
+    ImageError,
+    deskewed,
+    grey_levels,
+    prepare,
+    read_image,
+)
 from tests.test_recognise import mnist_digits, similar
 
 

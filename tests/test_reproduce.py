@@ -46,6 +46,7 @@ def test_the_committed_run_is_of_the_code_here():
 
 
 @pytest.mark.slow
+@pytest.mark.reproduce
 def test_reexecuting_the_committed_notebook_reproduces_its_numbers(reexecuted_notebook):
     committed = json.loads(COMMITTED.read_text())
     again = json.loads((reexecuted_notebook[1] / "metrics.json").read_text())
@@ -96,19 +97,26 @@ def test_another_cpu_precision_or_code_uses_the_tolerances_and_says_which_part_d
     assert "test BCE" not in failure.split("(")[0]  # only the number that moved too far is named
 
 
-def test_the_code_digest_is_of_the_package_files(tmp_path, monkeypatch):
+def test_the_code_digest_is_of_what_the_code_does_not_of_its_comments(tmp_path, monkeypatch):
     import conae.environment
     package = tmp_path / "conae"
     package.mkdir()
-    (package / "a.py").write_text("x = 1\n")
+    module = package / "a.py"
+    module.write_text('"""A module."""\nSCALE = 1  # a constant\n\n\ndef f(x):\n    """Doubles."""\n    return SCALE * x\n')
     monkeypatch.setattr(conae.environment, "PACKAGE", package)
     first = code_digest()
     (package / "notes.txt").write_text("not code")
+    module.write_text('"""A module, its docstring edited."""\nSCALE = 1  # another comment\n\n\ndef f(x):\n'
+                      '    """Doubles x (a docstring edited)."""\n    # a comment added\n    return SCALE * x\n')
+    assert code_digest() == first  # comments, docstrings and layout: no re-execution
+    module.write_text('"""A module."""\nSCALE = 2  # a constant\n\n\ndef f(x):\n    """Doubles."""\n    return SCALE * x\n')
+    assert code_digest() != first  # one changed constant
+    module.write_text('"""A module."""\nSCALE = 1\n\n\ndef f(x):\n    """Doubles."""\n    return x * SCALE\n')
+    assert code_digest() != first  # the same value by another expression is another code
+    module.write_text('"""A module."""\nSCALE = 1  # a constant\n\n\ndef f(x):\n    """Doubles."""\n    return SCALE * x\n')
     assert code_digest() == first
-    (package / "a.py").write_text("x = 2\n")  # one character of one file
-    assert code_digest() != first
-    (package / "a.py").write_text("x = 1\n")
-    (package / "b.py").write_text("")  # a new module
+    (package / "offline").mkdir()
+    (package / "offline" / "b.py").write_text("")  # a new module, in a subpackage too
     assert code_digest() != first
 
 

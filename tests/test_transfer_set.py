@@ -3,7 +3,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conae.offline.transfer import font_digits, handwriting_fonts, photographed, save_photo, uci_digits
+from conae.offline.transfer import (
+    font_digits,
+    handwriting_fonts,
+    photographed,
+    save_photo,
+    uci_digits,
+)
 from conae.prepare import prepare, read_image
 
 

@@ -24,25 +24,30 @@ def test_samples_titled_with_labels(splits):
 def test_loss_curve_has_both_splits():
     history = [dict(epoch=e, train_loss=0.3 / e + 0.01, train_bce=0.3 / e, test_bce=0.31 / e, seconds=1.0)
                for e in range(1, 5)]
-    fig = viz.plot_loss(history)
+    fig = viz.plot_loss(history, dict(mean_image=0.27, floor=0.06))
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == \
         ["train BCE", "test BCE", "train loss (BCE + extra terms)"]
-    assert ax.get_xlabel() == "epoch" and "cross-entropy" in ax.get_ylabel() and ax.get_title()
+    assert ax.get_xlabel().startswith("epoch") and "cross-entropy" in ax.get_ylabel() and ax.get_title()
     assert list(ax.lines[1].get_ydata()) == [h["test_bce"] for h in history]
+    assert [list(line.get_ydata()) for line in ax.lines[3:]] == [[0.27, 0.27], [0.06, 0.06]]  # the yardsticks
+    assert [t.get_text() for t in ax.texts] == ["the mean image: 0.270", "the floor: 0.060"]
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] > 0.27
+    plt.close(fig)
+    fig = viz.plot_loss(history)  # without yardsticks: the curves alone
+    assert len(fig.axes[0].lines) == 3 and not fig.axes[0].texts
     plt.close(fig)
 
 
-@pytest.mark.parametrize("dim, panels", [(3, 4), (2, 1), (1, 1), (8, 4)])
-def test_latent_space_projections_and_legend(splits, dim, panels):
+@pytest.mark.parametrize("dim, kind, ylabel", [(3, "3d", "z2"), (2, "rectilinear", "z2"), (1, "rectilinear", "class (jittered)"),
+                                              (8, "3d", "z2")])
+def test_the_code_is_one_view_with_a_legend_of_the_classes(splits, dim, kind, ylabel):
     _, test = splits
     fig = viz.plot_latent(ConvAE(dim), test)
-    assert len(fig.axes) == panels
+    ax, = fig.axes
+    assert ax.name == kind and ax.get_xlabel() == "z1" and ax.get_ylabel() == ylabel
     assert [t.get_text() for t in fig.legends[0].get_texts()] == [str(d) for d in range(10)]
-    assert all(ax.get_xlabel() and ax.get_ylabel() and ax.get_title() for ax in fig.axes)
-    if dim >= 3:
-        assert fig.axes[3].name == "3d" and [ax.get_title() for ax in fig.axes[:3]] == \
-            ["z1 vs z2", "z1 vs z3", "z2 vs z3"]
+    assert f"{min(dim, 8) if dim > 1 else 1} number" in fig._suptitle.get_text()
     plt.close(fig)
 
 
