@@ -16,7 +16,8 @@ BIN := $(VENV)/bin
 .PHONY: run test quick notebooks reproduce mutants model lock setup clean
 
 run: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --coalesce-streams ConAE.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace ConAE.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --inplace --coalesce-streams ConAE.ipynb  # each bar's last state only
 	$(BIN)/python extract_images.py ConAE.ipynb outputs
 
 test: setup

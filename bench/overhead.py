@@ -14,7 +14,8 @@ command's wall time is the interpreter, the imports and the files.
 The notebook: ConAE.ipynb executed headless with papermill, with its own parameters (the offline MNIST sample
 unless data/ holds MNIST; with --notebook-data fashion-mnist, all 60,000 Fashion-MNIST training images instead;
 its outputs go to --out, never to outputs/), each cell timed; phases by what a cell does (imports, data, training: the cells that call fit, codes and
-baselines: the cell that collects the metrics, the rest: figures, explorer, recognise, saved results); what is left
+baselines: the cells that collect the metrics and run the baselines, the rest: figures, explorer, recognise, saved
+results); what is left
 of the wall time is the kernel's start.
 
 The benchmark starts with an empty cache (conae.cache, in a temporary folder), as on a new machine: a run's
@@ -56,14 +57,14 @@ def train_run(name, data_root, fashion_root, out, extra=()):
 
 
 def notebook_phase(source):
-    if "import " in source:
-        return "imports"
     if "fit(" in source:
         return "training"
-    if "collect_metrics" in source:
+    if "collect_metrics" in source or "run_baselines" in source:
         return "codes and baselines"
     if "load_splits" in source:
         return "data"
+    if "import " in source:
+        return "imports"
     return "the rest"
 
 
@@ -109,7 +110,7 @@ def main():
     fashion = any(r.endswith("-60000") for r in runs) or (args.notebook and args.notebook_data == "fashion-mnist")
     if fashion and not link_debian_files("fashion-mnist", fashion_root):
         sys.exit("the 60,000-image runs need Debian's dataset-fashion-mnist package")
-    notebook_data = (dict(dataset="fashion-mnist", data_root=str(fashion_root), download=False)
+    notebook_data = (dict(dataset="fashion-mnist", data_root=str(fashion_root))
                      if args.notebook_data == "fashion-mnist" else {})
 
     os.environ["CONAE_CACHE"] = tempfile.mkdtemp()  # empty, as on a new machine; the runs' processes inherit it

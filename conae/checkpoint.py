@@ -97,7 +97,7 @@ def save_codes(path, train_split, train_codes):
 
 def packed(images):
     """uint8 images [N, 28, 28] as {"zlib": their bytes compressed, "shape"} (torch.save does not compress)."""
-    data = zlib.compress(images.contiguous().numpy().tobytes(), 9)
+    data = zlib.compress(images.contiguous().numpy().tobytes(), 6)  # 9 packs 2% smaller, 15x slower
     return dict(zlib=torch.frombuffer(bytearray(data), dtype=torch.uint8), shape=list(images.shape))
 
 

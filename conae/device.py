@@ -4,6 +4,13 @@ from contextlib import nullcontext
 
 import torch
 
+# Denormal floats (below 1.2e-38) are flushed to zero: the original recipe's weights shrink under weight decay and its
+# L2 term, and on CPUs that pay a microcode assist for each denormal (Intel's) its step rate fell by more than half
+# as the run went on (docs/results.md, "Where the time goes"). Set when conae first loads torch, before torch starts
+# its thread pool, whose threads inherit the setting; numbers move only where denormals occur, by less than they
+# round.
+torch.set_flush_denormal(True)
+
 
 def usable_cores():
     """The CPU cores this process may run on (its affinity where the OS tells it, e.g. under Slurm or taskset)."""

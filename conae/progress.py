@@ -9,5 +9,5 @@ from tqdm.std import tqdm
 def progress_bar(**kwargs):
     """A tqdm bar (its keyword arguments: total, desc, unit, disable, leave, ...) for where this process runs."""
     if "ipykernel" in sys.modules:  # a notebook's kernel: a text bar on stdout (stderr would be shown in red)
-        return tqdm(file=sys.stdout, ncols=100, mininterval=1.0, **kwargs)
+        return tqdm(file=sys.stdout, ncols=160, mininterval=1.0, **kwargs)
     return tqdm(**kwargs)

@@ -116,16 +116,20 @@ def class_legend(fig, classes, palette):
 
 
 def plot_samples(split, n=32, cols=8, seed=0):
-    """A grid of n random images of split, each titled with its class."""
+    """A grid of n random images of split, each labelled with its class above it (one mosaic: one axes, not n)."""
     idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n]
     rows = -(-len(idx) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, i in zip(axes.flat, idx):
-        ax.imshow(split.images[i].numpy(), cmap="gray_r")
-        ax.set_title(split.classes[int(split.labels[i])], fontsize=9)
-    fig.suptitle(f"Sample training images ({len(split):,} in all)")
+    step, pad = 28 + 10, 10  # room above each image for its label
+    grid = np.zeros((rows * step + pad, cols * step))
+    fig, ax = plt.subplots(figsize=(cols * 1.1, rows * 1.25 + 0.5))
+    for k, i in enumerate(idx):
+        r, c = divmod(k, cols)
+        grid[pad + r * step:pad + r * step + 28, 5 + c * step:5 + c * step + 28] = split.images[i].numpy()
+        ax.text(5 + c * step + 14, pad + r * step - 2, split.classes[int(split.labels[i])], ha="center",
+                va="bottom", fontsize=9)
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=255)
+    ax.axis("off")
+    ax.set_title(f"Sample training images ({len(split):,} in all)")
     fig.tight_layout()
     return fig
 
@@ -135,7 +139,7 @@ def plot_loss(history, yardsticks=None):
     means since the previous point; the penalised training loss is drawn too when it differs); yardsticks
     (conae.evaluate.bce_yardsticks) as dashed lines: the mean image's BCE and the floor."""
     epochs = [h["epoch"] for h in history]
-    fig, ax = plt.subplots(figsize=(7.5, 4.3))
+    fig, ax = plt.subplots(figsize=(9.5, 4.3))
     ax.plot(epochs, [h["train_bce"] for h in history], "o-", ms=3, label="train BCE")
     scored = sorted({h.get("scored_images") for h in history} - {None})
     sampled = f" (a fixed {scored[0]:,} test images; the last point all {scored[-1]:,})" if len(scored) > 1 else ""
@@ -154,7 +158,7 @@ def plot_loss(history, yardsticks=None):
     ax.set_ylabel("binary cross-entropy per pixel")
     ax.set_title("Training curve")
     ax.grid(alpha=0.3)
-    ax.legend(loc="center right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: it covers no curve
     fig.tight_layout()
     return fig
 
@@ -245,7 +249,7 @@ def plot_knn_curve(recognition, baselines=None):
     """k-NN accuracy against k (1..25), the best k of each marked with a star, for the autoencoder and beside it
     each method of baselines ({name: its recognition dict}, e.g. PCA, UMAP, t-SNE); one legend entry per method
     (the linear probes are in the table beside it, not here)."""
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = plt.subplots(figsize=(10, 4.6))
     methods = [("autoencoder", recognition)] + list((baselines or {}).items())
     for (name, rec), style in zip(methods, ("o-", "s--", "^-.", "v:", "d--")):
         ks = [int(k) for k in rec["knn_accuracy"]]
@@ -256,7 +260,7 @@ def plot_knn_curve(recognition, baselines=None):
     ax.set_ylabel("test accuracy")
     ax.set_title("Recognition from the code: k nearest training codes vote (stars: each method's best k)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: it covers no curve
     fig.tight_layout()
     return fig
 
