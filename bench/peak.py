@@ -91,8 +91,10 @@ def training_runs(images, variants, steps, rounds):
         runs[name] = make()
         train(runs[name], 20)  # warm-up (and, for torch.compile, its compilation)
         rates[name] = ([], time.perf_counter() - start)
-    for _ in range(rounds):
-        for name, run in runs.items():
+    names = list(runs)
+    for round_ in range(rounds):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:  # each round starts elsewhere
+            run = runs[name]
             threads = torch.get_num_threads()
             if name.startswith("1 thread"):
                 torch.set_num_threads(1)
@@ -144,7 +146,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     parser.add_argument("--steps", type=int, default=200, help="steps per timed stretch")
-    parser.add_argument("--rounds", type=int, default=5, help="stretches of each, interleaved")
+    parser.add_argument("--rounds", type=int, default=7, help="stretches of each, interleaved")
     parser.add_argument("--levers", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     train_split, _ = load_data("data", download=False, verbose=False)  # the offline sample where data/ lacks MNIST

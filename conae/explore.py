@@ -149,7 +149,7 @@ def latent_3d_html(model, split, path, max_points=5000):
     return path
 
 
-def latent_3d_gif(model, split, path, frames=36, max_points=3000, seconds=6):
+def latent_3d_gif(model, split, path, frames=24, max_points=2000, seconds=6):
     """A rotating view of the 3-D code (a full turn in `frames` frames), written to path as an animated GIF."""
     codes, labels = scatter_points(model, split, max_points)
     palette = class_colors(len(split.classes))
