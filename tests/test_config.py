@@ -118,3 +118,16 @@ def test_a_config_read_back_from_an_old_checkpoint_gets_what_old_runs_did():
     assert (old.optimizer, old.precision, old.deskew, old.seed) == ("adam", "fp32", False, 3)
     new = asdict(make_config("neighbours", precision="bf16"))
     assert config_from_dict(new) == make_config("neighbours", precision="bf16")  # what a run stored, it gets back
+
+
+def test_the_settings_of_where_a_run_s_data_is_and_what_it_computes_on():
+    from dataclasses import fields
+    # these alone may differ when a run is resumed: they do not change what it computes
+    assert {f.name for f in fields(Config) if f.metadata["where"]} == {"data_root", "download", "fallback", "device"}
+
+
+def test_an_unknown_baseline_names_the_setting_it_came_from():
+    from conae.config import baseline_names
+    with pytest.raises(ConfigError) as e:
+        baseline_names("pca,isomap")
+    assert e.value.setting == "baselines"

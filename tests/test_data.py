@@ -214,6 +214,7 @@ def test_plain_files_are_read_before_gzipped_ones_and_a_missing_half_is_no_split
     (np.zeros((3, 20, 20)), np.zeros(3), "{images} holds images of shape (20, 20), expected 28x28"),
     (np.zeros((3, 784)), np.zeros(3), "{images} holds images of shape (784,), expected 28x28"),
     (np.zeros((3, 28, 28)), np.zeros((3, 1)), "{labels} is not a label file (shape (3, 1))"),
+    (np.zeros((2, 28, 28)), np.array([3, 12]), "{labels} has labels 3..12, expected 0..9 for MNIST"),
 ])
 def test_split_files_that_disagree_are_one_exact_error(tmp_path, images, labels, message):
     from conae.data import read_split
@@ -379,3 +380,20 @@ def test_deskewed_images_come_from_the_cache_a_second_time(monkeypatch):
     assert torch.equal(first, deskewed(images))
     monkeypatch.setattr(conae.prepare, "deskewed", lambda images: pytest.fail("deskewed again"))
     assert torch.equal(deskewed_once(images.clone()), first)
+
+
+def test_by_default_a_missing_split_is_downloaded_and_the_splits_say_where_they_came_from(tmp_path, tiny_root,
+                                                                                          monkeypatch, capsys):
+    from conae import data
+    from conae.config import make_config
+    tried = []
+    monkeypatch.setattr(data, "download_split", lambda root, train, dataset="mnist": tried.append(train) or
+                        (None, "the download failed"))
+    data.load_data(tmp_path / "nothing", verbose=False)
+    assert tried == [False, True]  # test first, then train
+    train, _ = data.load_split(tmp_path / "nothing", train=True, download=False)
+    assert len(train) == 5000 and "held out" not in train.source  # asked alone, no test digits are held out
+    capsys.readouterr()
+    data.load_splits(make_config("default", data_root=str(tiny_root), download=False))
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in printed] == ["train", "test"] and "MNIST train files" in printed[0]

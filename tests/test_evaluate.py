@@ -71,3 +71,50 @@ def test_the_linear_probe_standardises_the_codes_first():
     # the class is in the second number, a thousandth of the first's scale: only a standardised probe finds it
     codes = np.column_stack([rng.normal(0, 1000, 400), labels * 0.002 + rng.normal(0, 0.0003, 400)])
     assert linear_probe_accuracy(codes[:300], labels[:300], codes[300:], labels[300:]) > 0.95
+
+
+def split_of(images, labels, classes=("a", "b", "c")):
+    import torch
+
+    from conae.datasets import Split
+    return Split(torch.as_tensor(np.asarray(images, np.uint8)), torch.as_tensor(labels, dtype=torch.int64), "test",
+                 classes)
+
+
+def test_the_bce_yardsticks_on_pixels_whose_cost_is_known():
+    from conae.evaluate import bce_yardsticks
+    black, white, grey = (np.full((1, 28, 28), v) for v in (0, 255, 51))  # grey: 0.2
+    half = bce_yardsticks(split_of(np.concatenate([black, white]), [0, 1]), split_of(np.concatenate([grey, black]), [0, 0]))
+    assert half["mean_image"] == pytest.approx(np.log(2))  # a mean image of 0.5 costs log 2 whatever the pixel
+    entropy = -(0.2 * np.log(0.2) + 0.8 * np.log(0.8))  # what an exact grey pixel still costs; a black one, nothing
+    assert half["floor"] == pytest.approx(entropy / 2, rel=1e-4)
+    # a pixel white in every training image but black in the test one: the mean kept a millionth from 1, not log 0
+    assert bce_yardsticks(split_of(white, [0]), split_of(black, [0]))["mean_image"] == pytest.approx(-np.log(1e-6),
+                                                                                                      rel=1e-3)
+
+
+def test_bce_by_class_scores_each_class_s_own_images():
+    import torch
+
+    from conae.evaluate import bce_by_class
+
+    class Identity(torch.nn.Module):  # rebuilds every image exactly: each BCE is its pixels' entropy
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x
+
+    images = np.stack([np.zeros((28, 28)), np.zeros((28, 28)), np.full((28, 28), 51)])
+    by_class = bce_by_class(Identity(), split_of(images, [0, 0, 1]))
+    assert list(by_class) == ["a", "b"]  # class c has no image
+    assert by_class["a"] == 0 and by_class["b"] == pytest.approx(-(0.2 * np.log(0.2) + 0.8 * np.log(0.8)), rel=1e-4)
+
+
+def test_class_accuracy_and_the_top_confusions_read_each_row_as_shares_of_its_class():
+    from conae.evaluate import class_accuracy, top_confusions
+    rec = {"confusion_matrix": [[8, 2, 0], [0, 5, 5], [0, 0, 0]]}  # rows: true a, b, c (no test image of c)
+    assert class_accuracy(rec, ("a", "b", "c")) == {"a": 0.8, "b": 0.5}
+    assert top_confusions(rec, ("a", "b", "c")) == [("b", "c", 0.5), ("a", "b", 0.2)]  # only mistakes, largest first
+    assert top_confusions(rec, ("a", "b", "c"), n=1) == [("b", "c", 0.5)]

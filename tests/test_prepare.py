@@ -395,3 +395,39 @@ def test_a_character_heavy_in_one_corner_stays_inside_the_field(corner):
     assert prepared.sum() == ink.sum()  # all of it inside
     edge = 0 if corner == "bottom right" else -1  # against the field's opposite edges
     assert prepared[edge].any() and prepared[:, edge].any()
+
+
+def test_ink_under_a_shadow_is_brought_to_the_contrast_it_has_in_the_light():
+    from conae.prepare import ink_of
+    page = np.full((60, 60), 255.0)
+    page[:, 30:] = 155  # a shadow over the right half: its paper 100 levels darker
+    page[20:40, 10:13] = 0  # a stroke in the light: 255 levels darker than its paper
+    page[20:40, 45:48] = 0  # one in the shadow: only 155 darker
+    ink, photographed = ink_of(page)
+    assert photographed  # a shadow says photo, noise or not
+    assert ink[:, :30].max() == 255 and ink[30, 46] == pytest.approx(255, abs=0.01)  # both strokes as in the light
+    assert ink[:15].max() == 0 and ink[45:].max() == 0  # the shadow itself is paper
+
+
+def test_the_least_contrast_that_is_ink_and_the_least_noise_that_makes_a_photo():
+    from conae.prepare import MIN_CONTRAST, ink_of
+    page = np.full((40, 40), 255.0)
+    page[10:30, 18:22] = 255 - MIN_CONTRAST  # exactly the least contrast: ink
+    assert ink_of(page)[0].max() == pytest.approx(255)
+    scanned = np.full((40, 40), 200.0) + np.random.default_rng(0).normal(0, 0.1, (40, 40))  # paper varying by a
+    scanned[10:30, 18:22] = 20  # fraction of a grey level (a float image): noise all the same
+    assert ink_of(scanned)[1]
+
+
+def test_on_a_photo_a_piece_far_fainter_than_the_character_is_dropped_and_a_strong_one_kept():
+    from conae.prepare import CLEAR, FAINT_PIECE, clear_ink
+    page = noisy_page()
+    page[10:50, 10:14] = 0  # the character: 230 levels of contrast
+    page[10:50, 40:44] = 230 - 0.3 * 230  # a piece as large, at under FAINT_PIECE of its contrast: a shadow's edge
+    assert CLEAR < 0.3 < FAINT_PIECE  # (clear ink on its own, so only the rule for faint pieces drops it)
+    ink, clear = clear_ink(Image.fromarray(page.astype(np.uint8)))
+    assert ink[10:50, 40:44].max() == 0 and not clear[10:50, 40:44].any()
+    assert ink[10:50, 10:14].min() > 0
+    page[10:50, 40:44] = 40  # as strong as the character, nearly: a second stroke, kept
+    ink, clear = clear_ink(Image.fromarray(page.astype(np.uint8)))
+    assert clear[10:50, 40:44].all() and clear[10:50, 10:14].all()
