@@ -117,13 +117,14 @@ def code_of(module_file):
     """What a module does, as text: its parsed code without comments, docstrings or layout (a canonical dump of its
     syntax tree). A comment or a docstring edit leaves it as it was; a changed constant, name or statement changes
     it. The code digest and conae.cache's keys take a module's code from here."""
-    stat = Path(module_file).stat()
-    return _code_of(str(module_file), stat.st_mtime_ns, stat.st_size)
+    return _code_of(Path(module_file).read_text())
 
 
-@functools.lru_cache(maxsize=256)  # parsed once per version of a file: a cache key asks for it every time
-def _code_of(module_file, mtime_ns, size):
-    tree = ast.parse(Path(module_file).read_text())
+# parsed once per text of a module (a cache key asks for it every time); keyed by the text itself, which is cheap to
+# read, not by the file's time and size, which an edit within one tick of the clock leaves as they were
+@functools.lru_cache(maxsize=256)
+def _code_of(source):
+    tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body

@@ -80,7 +80,7 @@ def class_colors(n):
 
 
 def _mosaic(ax, rows, row_names, col_names=None, pad=2):
-    """Draws rows of 28x28 images (uint8 0..255 or float 0..1 tensors) as one labelled mosaic, pad white pixels
+    """Draws rows of 28x28 images (uint8 0..255 or float 0..1 tensors) as one labelled mosaic, pad pixels of full ink
     around each (torchvision's make_grid's layout, without its 1.2 s import)."""
     step = 28 + pad
     grid = np.ones((len(rows) * step + pad, len(rows[0]) * step + pad), np.float32)
