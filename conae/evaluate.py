@@ -110,20 +110,12 @@ def top_confusions(recognition, classes, n=3):
             if shares[i, j] > 0]
 
 
-def votes_along(codes, train_codes, train_labels, k=MAIN_K):
-    """The class the k nearest training codes vote for at each of codes [N, D] (a path through code space)."""
-    labels = np.asarray(train_labels)
-    return vote(labels[nearest(neighbour_index(train_codes), codes, k)], int(labels.max()) + 1).winner
-
-
-def interpolation_votes(model, split, train_codes, train_labels, n_pairs=5, steps=11):
+def interpolation_votes(split, codes, train_codes, train_labels, n_pairs=5, steps=11):
     """For each interpolation viz.plot_interpolations draws (between the codes of two test images of consecutive
-    classes): (start class, end class, the classes voted for along the path, each once, in the order first met)."""
-    codes = encode(model, split.images)
-    found = []
-    for a, b in pairs(one_per_class(split).tolist(), n_pairs):
-        voted = votes_along(interpolation(codes[a], codes[b], steps), train_codes, train_labels)
-        names = [split.classes[int(c)] for c in voted]
-        found.append((split.classes[int(split.labels[a])], split.classes[int(split.labels[b])],
-                      list(dict.fromkeys(names))))
-    return found
+    classes; codes: split's): (start class, end class, the classes the MAIN_K nearest training codes vote for
+    along the path, each once, in the order first met)."""
+    ends = pairs(one_per_class(split).tolist(), n_pairs)
+    paths = np.concatenate([interpolation(codes[a], codes[b], steps) for a, b in ends])
+    voted = knn_predictions(train_codes, np.asarray(train_labels), paths, ks=(MAIN_K,))[MAIN_K].reshape(len(ends), -1)
+    return [(split.classes[int(split.labels[a])], split.classes[int(split.labels[b])],
+             list(dict.fromkeys(split.classes[int(c)] for c in path))) for (a, b), path in zip(ends, voted)]

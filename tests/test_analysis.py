@@ -146,15 +146,15 @@ def test_interpolation_figure_and_the_classes_voted_along_each_path(splits):
     close(fig)
 
 
-def test_the_classes_voted_along_each_interpolation_path(splits, monkeypatch):
+def test_the_classes_voted_along_each_interpolation_path(splits):
     import conae.evaluate
     _, test = splits
     # training codes on a line, five of each class at its own position; the test images' codes: class 1's at 3
     train_codes = np.repeat(np.arange(10.0), 5)[:, None]
     train_labels = np.repeat(np.arange(10), 5)
     position = np.array([0, 3, 2, 3, 4, 5, 6, 7, 8, 9], float)
-    monkeypatch.setattr(conae.evaluate, "encode", lambda model, images: position[test.labels.numpy()][:, None])
-    paths = conae.evaluate.interpolation_votes(None, test, train_codes, train_labels, n_pairs=2, steps=13)
+    codes = position[test.labels.numpy()][:, None]
+    paths = conae.evaluate.interpolation_votes(test, codes, train_codes, train_labels, n_pairs=2, steps=13)
     assert paths == [("0", "1", ["0", "1", "2", "3"]), ("2", "3", ["2", "3"])]  # 0 to 1 crosses the 1s and 2s
 
 
