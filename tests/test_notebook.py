@@ -117,6 +117,13 @@ def test_the_first_cells_make_the_runs_config_from_the_parameters(tmp_path, caps
     assert all("#" in line for line in source.splitlines()), "every parameter says what it is"
 
 
+
+def test_the_first_code_cell_is_the_parameters_cell_and_the_committed_run_shows_its_figures():
+    nb = committed()
+    assert "parameters" in code_cells(nb)[0].metadata.get("tags", [])  # where papermill and a reader look first
+    figures = figure_cells(nb)
+    assert figures and all(pngs(cell) for cell in figures.values())
+
 # --- the notebook where only the package is installed ---
 
 @pytest.mark.slow
