@@ -174,11 +174,16 @@ def test_moving_a_slider_redraws_the_decoded_character_in_jupyterlab(notebook_pa
     value = float(readout.inner_text().replace("\u2212", "-"))  # the readout writes a true minus sign
     readout.click()
     page.wait_for_function("document.activeElement.classList.contains('widget-readout')", timeout=30_000)
-    page.keyboard.press("Control+A")
-    page.keyboard.type(f"{low if value > (low + high) / 2 else high:.4f}")  # the far end of the range
-    page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelector('img.conae-decoded').src !== {before_src!r}",
-                           timeout=30_000)
+    # fill replaces the readout's own text in one step, with no keyboard shortcut that JupyterLab could also read
+    readout.fill(f"{low if value > (low + high) / 2 else high:.4f}")  # the far end of the range
+    readout.press("Enter")
+    try:
+        page.wait_for_function(f"document.querySelector('img.conae-decoded').src !== {before_src!r}",
+                               timeout=30_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failed.png"))
+        raise AssertionError(f"the decoded image kept its source after z1 was set; the readout shows "
+                             f"{readout.inner_text()!r} (screenshot: {tmp_path / 'failed.png'})") from None
     page.wait_for_function("document.querySelector('img.conae-decoded').complete", timeout=30_000)
     after = decoded.screenshot()
     assert after != before, "the decoded image did not change when z1 moved"
