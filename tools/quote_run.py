@@ -32,12 +32,23 @@ def notebook_codes(metrics):
     return baseline_table(metrics, {"autoencoder, neighbours recipe": metrics["neighbours_preset"]})
 
 
+def block(text, marker):
+    """The match of text's block between <!-- marker --> and <!-- /marker -->: its table is group 2."""
+    found = re.search(rf"(<!-- {marker} -->\n)(.*?)(\n<!-- /{marker} -->)", text, re.DOTALL)
+    if not found:
+        sys.exit(f"error: no <!-- {marker} --> block")
+    return found
+
+
+def quoted(text, marker):
+    """The table text quotes between <!-- marker --> and <!-- /marker -->."""
+    return block(text, marker).group(2)
+
+
 def quote(text, marker, table):
     """text with the table between <!-- marker --> and <!-- /marker --> replaced."""
-    pattern = re.compile(rf"(<!-- {marker} -->\n).*?(\n<!-- /{marker} -->)", re.DOTALL)
-    if not pattern.search(text):
-        sys.exit(f"error: no <!-- {marker} --> block to write")
-    return pattern.sub(lambda m: m.group(1) + table + m.group(2), text)
+    found = block(text, marker)
+    return text[:found.start(2)] + table + text[found.end(2):]
 
 
 def main():
